@@ -1,0 +1,68 @@
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+
+
+class IdType(models.TextChoices):
+    """证件类型 accepted for natural persons."""
+
+    RESIDENT_ID = "201", "居民身份证"
+    HK_MACAO_PERMIT = "516", "港澳居民来往内地通行证"
+    TAIWAN_PERMIT = "511", "台湾居民来往大陆通行证"
+    FOREIGN_PASSPORT = "227", "外国护照"
+    FOREIGN_PERMANENT_RESIDENT = "233", "外国人永久居留身份证"
+
+
+class Person(models.Model):
+    """
+    A natural person known to the real-name registry (实名信息库).
+
+    Filled from the social-security bureau's enrolment import; registration is only possible for a
+    person found here, and a person has at most one account.
+    """
+
+    name = models.CharField("姓名", max_length=50)
+    id_type = models.CharField("证件类型", max_length=3, choices=IdType.choices, default=IdType.RESIDENT_ID)
+    id_number = models.CharField("证件号码", max_length=30)
+    nationality = models.CharField("国籍（地区）", max_length=30, default="中国")
+    phone = models.CharField("手机号码", max_length=11, blank=True)
+    created_at = models.DateTimeField("登记时间", auto_now_add=True)
+    updated_at = models.DateTimeField("更新时间", auto_now=True)
+
+    class Meta:
+        verbose_name = "实名信息"
+        verbose_name_plural = "实名信息"
+        constraints = [
+            models.UniqueConstraint(fields=["id_type", "id_number"], name="person_unique_id_document"),
+        ]
+
+    def __str__(self):
+        from portal.masking import mask_id_number, mask_name
+
+        return f"{mask_name(self.name)} {mask_id_number(self.id_number)}"
+
+
+class User(AbstractUser):
+    """
+    A portal account. Citizens log in with 手机号, 证件号码 (through `person`) or 用户名.
+
+    Staff accounts usually have no person.
+    """
+
+    phone = models.CharField("手机号码", max_length=11, unique=True, null=True, blank=True)
+    person = models.OneToOneField(
+        Person,
+        verbose_name="实名信息",
+        on_delete=models.PROTECT,
+        related_name="account",
+        null=True,
+        blank=True,
+    )
+
+    class Meta(AbstractUser.Meta):
+        verbose_name = "账户"
+        verbose_name_plural = "账户"
+        swappable = "AUTH_USER_MODEL"
+
+    @property
+    def display_name(self):
+        return self.person.name if self.person_id else self.get_full_name() or self.username
