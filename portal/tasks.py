@@ -1,0 +1,9 @@
+from celery import shared_task
+
+from portal import health
+
+
+@shared_task
+def report_health():
+    """The worker's own view of its dependencies: proves a real worker consumes the broker and reaches the database."""
+    return {name: check() or "ok" for name, check in health.CHECKS.items()}

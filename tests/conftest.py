@@ -1,0 +1,50 @@
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def database_url_for(settings_dict):
+    """A DATABASE_URL naming the database the tests use, for processes the tests start."""
+    engine = settings_dict["ENGINE"]
+    if engine.endswith("sqlite3"):
+        return f"sqlite:///{settings_dict['NAME']}"
+    user = settings_dict.get("USER") or ""
+    password = f":{settings_dict['PASSWORD']}" if settings_dict.get("PASSWORD") else ""
+    auth = f"{user}{password}@" if user else ""
+    host = settings_dict.get("HOST") or "localhost"
+    port = f":{settings_dict['PORT']}" if settings_dict.get("PORT") else ""
+    return f"postgres://{auth}{host}{port}/{settings_dict['NAME']}"
+
+
+@pytest.fixture(scope="session")
+def celery_worker(django_db_setup, django_db_blocker):
+    """
+    A real Celery worker process on the configured broker, using the test database.
+
+    Tests that rely on it must commit their data (`transaction=True`): the worker is another process.
+    """
+    from django.db import connection
+
+    from portal.tasks import report_health
+
+    env = {**os.environ, "DATABASE_URL": database_url_for(connection.settings_dict), "CONN_MAX_AGE": "0"}
+    command = [
+        sys.executable, "-m", "celery", "-A", "portal", "worker", "--pool=solo", "--loglevel=warning",
+        "--without-gossip", "--without-mingle", "--without-heartbeat", "--hostname", f"test-{uuid.uuid4().hex[:8]}@%h",
+    ]
+    worker = subprocess.Popen(command, cwd=ROOT, env=env)
+    try:
+        report_health.delay().get(timeout=60)  # returns once the worker is consuming
+        yield worker
+    finally:
+        worker.terminate()
+        try:
+            worker.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            worker.kill()
