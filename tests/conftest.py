@@ -48,3 +48,9 @@ def celery_worker(django_db_setup, django_db_blocker):
             worker.wait(timeout=15)
         except subprocess.TimeoutExpired:
             worker.kill()
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    # Tests create many accounts; the production hasher is slow by design.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
