@@ -53,8 +53,16 @@ class PersonMaskedMixin:
 
 @admin.register(Enrolment)
 class EnrolmentAdmin(PersonMaskedMixin, admin.ModelAdmin):
-    list_display = ["payer", "payer_type", "agency", "personnel_number", "category", "subcategory", "valid_from",
-                    "valid_to"]
+    list_display = [
+        "payer",
+        "payer_type",
+        "agency",
+        "personnel_number",
+        "category",
+        "subcategory",
+        "valid_from",
+        "valid_to",
+    ]
     list_filter = ["payer_type", "category"]
     list_select_related = ["person", "agency", "category", "subcategory"]
     search_fields = ["=person__id_number", "=personnel_number"]
@@ -72,8 +80,15 @@ class BillAdmin(PersonMaskedMixin, admin.ModelAdmin):
 
 @admin.register(PaidRecord)
 class PaidRecordAdmin(PersonMaskedMixin, admin.ModelAdmin):
-    list_display = ["voucher_number", "payer", "tax_authority", "period_start", "period_end", "treasury_date",
-                    "amount"]
+    list_display = [
+        "voucher_number",
+        "payer",
+        "tax_authority",
+        "period_start",
+        "period_end",
+        "treasury_date",
+        "amount",
+    ]
     list_select_related = ["enrolment__person", "tax_authority"]
     search_fields = ["=voucher_number", "=enrolment__person__id_number"]
     raw_id_fields = ["enrolment", "bill"]

@@ -4,6 +4,7 @@ Enrolments, bills and paid records of social-insurance contributions.
 The reference data (agencies, tax authorities and offices, the levy taxonomy) comes with migration
 0002; enrolments and bills come from the social-security bureau's imports.
 """
+
 from django.db import models
 
 
@@ -86,7 +87,9 @@ class LevyCategory(models.Model):
 
     code = models.CharField("品目代码", max_length=20, unique=True)
     name = models.CharField("征收品目", max_length=100)
-    item = models.ForeignKey(LevyItem, verbose_name="征收项目", on_delete=models.PROTECT, related_name="categories")
+    item = models.ForeignKey(
+        LevyItem, verbose_name="征收项目", on_delete=models.PROTECT, related_name="categories"
+    )
 
     class Meta:
         verbose_name = verbose_name_plural = "征收品目"
@@ -190,7 +193,9 @@ class Bill(models.Model):
         verbose_name = verbose_name_plural = "应缴信息"
         ordering = ["period_start", "notice_number"]
         constraints = [
-            models.UniqueConstraint(fields=["notice_number", "enrolment", "period_start"], name="bill_natural_key"),
+            models.UniqueConstraint(
+                fields=["notice_number", "enrolment", "period_start"], name="bill_natural_key"
+            ),
             models.CheckConstraint(condition=models.Q(amount__gt=0), name="bill_amount_positive"),
             models.CheckConstraint(
                 condition=models.Q(period_end__gte=models.F("period_start")), name="bill_period_ordered"
@@ -214,7 +219,12 @@ class PaidRecord(models.Model):
         Enrolment, verbose_name="参保登记", on_delete=models.PROTECT, related_name="paid_records"
     )
     bill = models.ForeignKey(
-        Bill, verbose_name="应缴信息", on_delete=models.PROTECT, null=True, blank=True, related_name="paid_records"
+        Bill,
+        verbose_name="应缴信息",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="paid_records",
     )
     tax_authority = models.ForeignKey(TaxAuthority, verbose_name="税务征收机关", on_delete=models.PROTECT)
     period_start = models.DateField("缴费所属期起")

@@ -1,4 +1,5 @@
 """The Celery application. Its configuration lives in portal/settings.py under CELERY_*."""
+
 import os
 
 from celery import Celery

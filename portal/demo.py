@@ -3,11 +3,12 @@ The demo data `manage.py seed_demo` creates, in one place so the launcher can pr
 
 Bills are dated relative to the day the command runs, so the demo always has something due.
 """
+
 from dataclasses import dataclass
 
-DEMO_PASSWORD = "Shebao@2026"
+DEMO_PASSWORD = "Shebao@2026"  # noqa: S105 (demo data, refused in production)
 STAFF_USERNAME = "admin"
-STAFF_PASSWORD = "Admin@2026!"
+STAFF_PASSWORD = "Admin@2026!"  # noqa: S105
 
 
 @dataclass(frozen=True)
@@ -21,16 +22,46 @@ class DemoPerson:
 
 
 PEOPLE = [
-    DemoPerson("flexible", "张灵活", "310115199003150017", "13800000001", "linghuo",
-               "灵活就业人员，按月缴费，有上月日常缴费和本月特殊缴费的应缴信息"),
-    DemoPerson("resident", "李居民", "310104198506220028", "13800000002", "jumin",
-               "城乡居民，按年缴费：本年度养老保险、下一年度医疗保险"),
-    DemoPerson("unenrolled", "王未参", "310112199211080034", "13800000003", "weicanbao",
-               "已注册但未参保，办理缴费时提示“缴费人不属于灵活就业或城乡居民身份的参保人员”"),
-    DemoPerson("records", "赵记录", "310115197804050041", "13800000004", "jilu",
-               "城乡居民，近两年的缴费记录，分属闵行区和浦东新区两个税务征收机关"),
-    DemoPerson("unregistered", "陈注册", "310106199509180057", "13800000005", None,
-               "实名信息库中有记录、尚未注册账户，可用于体验在线注册"),
+    DemoPerson(
+        "flexible",
+        "张灵活",
+        "310115199003150017",
+        "13800000001",
+        "linghuo",
+        "灵活就业人员，按月缴费，有上月日常缴费和本月特殊缴费的应缴信息",
+    ),
+    DemoPerson(
+        "resident",
+        "李居民",
+        "310104198506220028",
+        "13800000002",
+        "jumin",
+        "城乡居民，按年缴费：本年度养老保险、下一年度医疗保险",
+    ),
+    DemoPerson(
+        "unenrolled",
+        "王未参",
+        "310112199211080034",
+        "13800000003",
+        "weicanbao",
+        "已注册但未参保，办理缴费时提示“缴费人不属于灵活就业或城乡居民身份的参保人员”",
+    ),
+    DemoPerson(
+        "records",
+        "赵记录",
+        "310115197804050041",
+        "13800000004",
+        "jilu",
+        "城乡居民，近两年的缴费记录，分属闵行区和浦东新区两个税务征收机关",
+    ),
+    DemoPerson(
+        "unregistered",
+        "陈注册",
+        "310106199509180057",
+        "13800000005",
+        None,
+        "实名信息库中有记录、尚未注册账户，可用于体验在线注册",
+    ),
 ]
 
 

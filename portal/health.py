@@ -1,4 +1,5 @@
 """Checks behind /healthz: each returns None when healthy, or a short reason when not."""
+
 import logging
 from pathlib import Path
 

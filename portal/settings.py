@@ -5,6 +5,7 @@ Without any environment the portal runs embedded: SQLite and a filesystem Celery
 and a development secret key generated once into var/. Set DATABASE_URL and REDIS_URL to use
 PostgreSQL and Redis; set DJANGO_ENV=production for the hardened settings (`check --deploy` clean).
 """
+
 import os
 import secrets
 from pathlib import Path

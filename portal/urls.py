@@ -7,5 +7,9 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("accounts/", include("payers.urls")),
+    path("notices/<str:key>/dismiss", views.dismiss_notice, name="dismiss_notice"),
+    path("mandates/", include("mandates.urls")),
+    path("contributions/", include("contributions.urls")),
+    path("certificates/", include("certificates.urls")),
     path("admin/", admin.site.urls),
 ]

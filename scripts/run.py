@@ -3,6 +3,7 @@
 
 Run after migrate and seed_demo (the Makefile does both). HOST and PORT come from the environment.
 """
+
 import os
 import signal
 import subprocess
@@ -29,8 +30,18 @@ def main():
     commands = {
         "web": [python, "manage.py", "runserver", f"{host}:{port}"],
         "worker": [python, "-m", "celery", "-A", "portal", "worker", "-l", "info", "--concurrency", "2"],
-        "beat": [python, "-m", "celery", "-A", "portal", "beat", "-l", "info",
-                 "--schedule", settings.CELERY_BEAT_SCHEDULE_FILENAME],
+        "beat": [
+            python,
+            "-m",
+            "celery",
+            "-A",
+            "portal",
+            "beat",
+            "-l",
+            "info",
+            "--schedule",
+            settings.CELERY_BEAT_SCHEDULE_FILENAME,
+        ],
     }
     processes = {name: subprocess.Popen(command, cwd=ROOT) for name, command in commands.items()}
 

@@ -35,8 +35,19 @@ def celery_worker(django_db_setup, django_db_blocker):
 
     env = {**os.environ, "DATABASE_URL": database_url_for(connection.settings_dict), "CONN_MAX_AGE": "0"}
     command = [
-        sys.executable, "-m", "celery", "-A", "portal", "worker", "--pool=solo", "--loglevel=warning",
-        "--without-gossip", "--without-mingle", "--without-heartbeat", "--hostname", f"test-{uuid.uuid4().hex[:8]}@%h",
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "portal",
+        "worker",
+        "--pool=solo",
+        "--loglevel=warning",
+        "--without-gossip",
+        "--without-mingle",
+        "--without-heartbeat",
+        "--hostname",
+        f"test-{uuid.uuid4().hex[:8]}@%h",
     ]
     worker = subprocess.Popen(command, cwd=ROOT, env=env)
     try:

@@ -41,7 +41,10 @@ def test_flexible_worker_has_monthly_bills_paid_together_by_notice(seeded):
 
 
 def test_resident_has_yearly_pension_this_year_and_medical_next_year(seeded):
-    bills = {b.enrolment.category.item.insurance: b for b in Bill.objects.filter(enrolment__person=person("resident"))}
+    bills = {
+        b.enrolment.category.item.insurance: b
+        for b in Bill.objects.filter(enrolment__person=person("resident"))
+    }
 
     assert bills["medical"].period_start.year == bills["pension"].period_start.year + 1
     for bill in bills.values():

@@ -1,4 +1,5 @@
 """Settings come from the environment; each case runs in a fresh process with only that environment."""
+
 import json
 import os
 import secrets
@@ -10,8 +11,20 @@ import pytest
 from django.conf import settings
 
 ROOT = Path(__file__).resolve().parent.parent
-CLEAN = {key: value for key, value in os.environ.items() if key not in {
-    "DATABASE_URL", "REDIS_URL", "SECRET_KEY", "DEBUG", "ALLOWED_HOSTS", "DJANGO_ENV", "PORTAL_VAR_DIR"}}
+CLEAN = {
+    key: value
+    for key, value in os.environ.items()
+    if key
+    not in {
+        "DATABASE_URL",
+        "REDIS_URL",
+        "SECRET_KEY",
+        "DEBUG",
+        "ALLOWED_HOSTS",
+        "DJANGO_ENV",
+        "PORTAL_VAR_DIR",
+    }
+}
 PRODUCTION = {
     "DJANGO_ENV": "production",
     "SECRET_KEY": secrets.token_urlsafe(64),
@@ -31,7 +44,11 @@ print(json.dumps({"engine": db["ENGINE"], "name": str(db["NAME"]), "conn_max_age
 
 def run(args, env, var_dir):
     return subprocess.run(
-        [sys.executable, *args], cwd=ROOT, capture_output=True, text=True, timeout=60,
+        [sys.executable, *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
         env={**CLEAN, "DJANGO_SETTINGS_MODULE": "portal.settings", "PORTAL_VAR_DIR": str(var_dir), **env},
     )
 
@@ -69,7 +86,9 @@ def test_development_secret_key_is_generated_once_and_kept_private(tmp_path):
 
 def test_database_and_redis_urls_are_used_with_persistent_connections(tmp_path):
     config = effective(
-        tmp_path, DATABASE_URL="postgres://portal:pw@db.internal:5432/shebao", REDIS_URL="redis://cache:6379/1"
+        tmp_path,
+        DATABASE_URL="postgres://portal:pw@db.internal:5432/shebao",
+        REDIS_URL="redis://cache:6379/1",
     )
 
     assert config["engine"] == "django.db.backends.postgresql"

@@ -8,7 +8,9 @@ PASSWORD = "Shebao@2026"
 
 @pytest.fixture
 def citizen():
-    person = Person.objects.create(name="王小枝", id_type="201", id_number="31010119900101123X", phone="18012341234")
+    person = Person.objects.create(
+        name="王小枝", id_type="201", id_number="31010119900101123X", phone="18012341234"
+    )
     return User.objects.create_user(username="xiaozhi", password=PASSWORD, phone="18012341234", person=person)
 
 

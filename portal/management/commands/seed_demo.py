@@ -113,10 +113,24 @@ class Command(BaseCommand):
 
     def flexible_worker(self, person, today):
         base = Decimal("7460.00")
-        pension = self.enrol(person, payer_type=PayerType.FLEXIBLE, agency="SB", number="0000000190001",
-                             category="灵活就业人员基本养老保险", district=PUDONG, base=base)
-        medical = self.enrol(person, payer_type=PayerType.FLEXIBLE, agency="YB", number="0000000190001",
-                             category="灵活就业人员基本医疗保险", district=PUDONG, base=base)
+        pension = self.enrol(
+            person,
+            payer_type=PayerType.FLEXIBLE,
+            agency="SB",
+            number="0000000190001",
+            category="灵活就业人员基本养老保险",
+            district=PUDONG,
+            base=base,
+        )
+        medical = self.enrol(
+            person,
+            payer_type=PayerType.FLEXIBLE,
+            agency="YB",
+            number="0000000190001",
+            category="灵活就业人员基本医疗保险",
+            district=PUDONG,
+            base=base,
+        )
         this_month = month(today.year, today.month)
         month_end = add_months(this_month, 1) - datetime.timedelta(days=1)
         # 日常缴费: last month's contributions; 特殊缴费: this month's (SPEC rule 4).
@@ -124,28 +138,73 @@ class Command(BaseCommand):
             notice = f"3101{start:%Y%m}000001"
             end = add_months(start, 1) - datetime.timedelta(days=1)
             for enrolment, amount in ((pension, "1492.00"), (medical, "857.90")):
-                self.bill(enrolment, notice=notice, start=start, end=end, amount=amount, kind=kind,
-                          payable_until=month_end)
+                self.bill(
+                    enrolment,
+                    notice=notice,
+                    start=start,
+                    end=end,
+                    amount=amount,
+                    kind=kind,
+                    payable_until=month_end,
+                )
 
     def resident(self, person, today):
-        pension = self.enrol(person, payer_type=PayerType.RESIDENT, agency="SB", number="0000000190002",
-                             category="城乡居民基本养老保险费", subcategory="城乡居民基本养老保险基金收入",
-                             district=XUHUI)
-        medical = self.enrol(person, payer_type=PayerType.RESIDENT, agency="YB", number="0000000190002",
-                             category="城乡居民基本医疗保险费", subcategory="城乡医保(19-59)", district=XUHUI)
+        pension = self.enrol(
+            person,
+            payer_type=PayerType.RESIDENT,
+            agency="SB",
+            number="0000000190002",
+            category="城乡居民基本养老保险费",
+            subcategory="城乡居民基本养老保险基金收入",
+            district=XUHUI,
+        )
+        medical = self.enrol(
+            person,
+            payer_type=PayerType.RESIDENT,
+            agency="YB",
+            number="0000000190002",
+            category="城乡居民基本医疗保险费",
+            subcategory="城乡医保(19-59)",
+            district=XUHUI,
+        )
         year_end = datetime.date(today.year, 12, 31)
         # Pension for the current year; medical for the next year (the Q4 collection period).
-        self.bill(pension, notice=f"3101{today.year}000002", start=month(today.year, 1), end=year_end,
-                  amount="1100.00", payable_until=year_end)
-        self.bill(medical, notice=f"3101{today.year + 1}000003", start=month(today.year + 1, 1),
-                  end=datetime.date(today.year + 1, 12, 31), amount="720.00", payable_until=year_end)
+        self.bill(
+            pension,
+            notice=f"3101{today.year}000002",
+            start=month(today.year, 1),
+            end=year_end,
+            amount="1100.00",
+            payable_until=year_end,
+        )
+        self.bill(
+            medical,
+            notice=f"3101{today.year + 1}000003",
+            start=month(today.year + 1, 1),
+            end=datetime.date(today.year + 1, 12, 31),
+            amount="720.00",
+            payable_until=year_end,
+        )
 
     def payer_with_records(self, person, today):
-        pension = self.enrol(person, payer_type=PayerType.RESIDENT, agency="SB", number="0000000190004",
-                             category="城乡居民基本养老保险费", subcategory="城乡居民基本养老保险基金收入",
-                             district=PUDONG)
-        medical = self.enrol(person, payer_type=PayerType.RESIDENT, agency="YB", number="0000000190004",
-                             category="城乡居民基本医疗保险费", subcategory="城乡医保(19-59)", district=PUDONG)
+        pension = self.enrol(
+            person,
+            payer_type=PayerType.RESIDENT,
+            agency="SB",
+            number="0000000190004",
+            category="城乡居民基本养老保险费",
+            subcategory="城乡居民基本养老保险基金收入",
+            district=PUDONG,
+        )
+        medical = self.enrol(
+            person,
+            payer_type=PayerType.RESIDENT,
+            agency="YB",
+            number="0000000190004",
+            category="城乡居民基本医疗保险费",
+            subcategory="城乡医保(19-59)",
+            district=PUDONG,
+        )
         minhang = TaxAuthority.objects.get(code=f"1{MINHANG}0000")
         pudong = TaxAuthority.objects.get(code=f"1{PUDONG}0000")
         # Two years back under 闵行 (before moving), the last year under 浦东新区.
