@@ -66,3 +66,86 @@ class User(AbstractUser):
     @property
     def display_name(self):
         return self.person.name if self.person_id else self.get_full_name() or self.username
+
+
+class CodePurpose(models.TextChoices):
+    """What an SMS code was issued for: a code is only accepted by the flow it was issued for."""
+
+    REGISTER = "register", "用户注册"
+    LOGIN = "login", "登录验证"
+    RESET_PASSWORD = "reset_password", "找回密码"
+    MANDATE_SIGN = "mandate_sign", "签订扣款协议"
+    MANDATE_REVOKE = "mandate_revoke", "撤销扣款协议"
+
+
+class VerificationCode(models.Model):
+    """
+    A 6-digit SMS code, stored only as a salted HMAC. See `payers.verification` for the rules:
+    5 minutes, single use, 5 wrong tries, no resend within 60 seconds.
+    """
+
+    phone = models.CharField("手机号码", max_length=11)
+    purpose = models.CharField("用途", max_length=20, choices=CodePurpose.choices)
+    code_hash = models.CharField("验证码摘要", max_length=64)
+    salt = models.CharField(max_length=32)
+    created_at = models.DateTimeField("发送时间", auto_now_add=True)
+    expires_at = models.DateTimeField("失效时间")
+    failed_attempts = models.PositiveSmallIntegerField("错误次数", default=0)
+    used_at = models.DateTimeField("使用时间", null=True, blank=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "短信验证码"
+        indexes = [
+            models.Index(fields=["phone", "purpose", "-created_at"], name="code_phone_purpose_created")
+        ]
+
+    def __str__(self):
+        from portal.masking import mask_phone
+
+        return f"{mask_phone(self.phone)} {self.get_purpose_display()}"
+
+
+class SmsMessage(models.Model):
+    """The outbox of the simulated SMS gateway: every message the portal sent, readable by staff."""
+
+    phone = models.CharField("手机号码", max_length=11)
+    purpose = models.CharField("用途", max_length=20, blank=True)
+    body = models.TextField("短信内容")
+    sent_at = models.DateTimeField("发送时间", auto_now_add=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "短信发件箱"
+        ordering = ["-sent_at", "-id"]
+
+    def __str__(self):
+        from portal.masking import mask_phone
+
+        return f"{mask_phone(self.phone)} {self.sent_at:%Y-%m-%d %H:%M}"
+
+
+class RegistrationCode(models.Model):
+    """注册码: a one-time code a tax hall issues to a registry person, shown to staff once, stored hashed."""
+
+    person = models.ForeignKey(
+        Person, verbose_name="实名信息", on_delete=models.CASCADE, related_name="registration_codes"
+    )
+    code_hash = models.CharField("注册码摘要", max_length=64)
+    salt = models.CharField(max_length=32)
+    issued_by = models.ForeignKey(
+        "payers.User",
+        verbose_name="签发人",
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+    )
+    issued_at = models.DateTimeField("签发时间", auto_now_add=True)
+    expires_at = models.DateTimeField("有效期至")
+    used_at = models.DateTimeField("使用时间", null=True, blank=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "注册码"
+        ordering = ["-issued_at"]
+
+    def __str__(self):
+        return f"{self.person} {self.issued_at:%Y-%m-%d}"

@@ -8,6 +8,7 @@ PostgreSQL and Redis; set DJANGO_ENV=production for the hardened settings (`chec
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -68,6 +69,8 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "crispy_forms",
     "crispy_bootstrap5",
+    "captcha",
+    "axes",
     "portal",
     "payers",
     "contributions",
@@ -84,6 +87,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "payers.middleware.IdleTimeoutMiddleware",
+    # Last, as django-axes requires: turns a lockout into its response.
+    "axes.middleware.AxesMiddleware",
 ]
 
 if PRODUCTION:
@@ -123,16 +129,46 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "payers.User"
-AUTHENTICATION_BACKENDS = ["payers.backends.PhoneIdNumberUsernameBackend"]
+AUTHENTICATION_BACKENDS = [
+    # First, as django-axes requires: refuses a locked-out account or address before the password check.
+    "axes.backends.AxesStandaloneBackend",
+    "payers.backends.PhoneIdNumberUsernameBackend",
+]
 LOGIN_URL = "payers:login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "home"
 AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "payers.validators.PasswordCompositionValidator"},
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 8}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
-    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+# Sessions: 15 minutes idle (payers.middleware.IdleTimeoutMiddleware), 12 hours at most.
+SESSION_IDLE_TIMEOUT = int(os.environ.get("SESSION_IDLE_TIMEOUT", str(15 * 60)))
+SESSION_COOKIE_AGE = 12 * 3600
+
+# Failed logins (django-axes): 5 failures in 15 minutes lock that account and, separately, that address.
+AXES_FAILURE_LIMIT = 5
+AXES_COOLOFF_TIME = timedelta(minutes=15)
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_USERNAME_CALLABLE = "payers.backends.axes_username"
+AXES_LOCKOUT_CALLABLE = "payers.views.locked_out"
+AXES_VERBOSE = False
+
+# Login: the slider check (payers.slider) and, when the login is a phone number, an SMS code step.
+SLIDER_CHECK_ENABLED = env_bool("SLIDER_CHECK_ENABLED", default=True)
+LOGIN_SMS_STEP_FOR_PHONE = env_bool("LOGIN_SMS_STEP_FOR_PHONE", default=True)
+
+# SMS gateway (payers.adapters.sms): the database outbox, echoed to the console in development.
+SMS_BACKEND = os.environ.get("SMS_BACKEND", "payers.adapters.sms.OutboxBackend")
+SMS_ECHO = DEBUG
+
+# Image captcha on registration (django-simple-captcha).
+CAPTCHA_LENGTH = 4
+CAPTCHA_IMAGE_SIZE = (120, 40)
+CAPTCHA_FONT_SIZE = 28
+CAPTCHA_TIMEOUT = 5
 
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", _("简体中文"))]

@@ -7,6 +7,8 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("accounts/", include("payers.urls")),
+    path("accounts/slider/", include("payers.slider_urls")),
+    path("captcha/", include("captcha.urls")),
     path("notices/<str:key>/dismiss", views.dismiss_notice, name="dismiss_notice"),
     path("mandates/", include("mandates.urls")),
     path("contributions/", include("contributions.urls")),

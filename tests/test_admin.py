@@ -12,7 +12,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def staff_client(client):
     call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
-    client.login(username=demo.STAFF_USERNAME, password=demo.STAFF_PASSWORD)
+    client.force_login(User.objects.get(username=demo.STAFF_USERNAME))
     return client
 
 

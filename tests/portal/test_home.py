@@ -6,6 +6,7 @@ from django.conf import settings
 from django.urls import reverse
 
 from payers.models import Person
+from tests.helpers import log_in
 
 pytestmark = pytest.mark.django_db
 
@@ -53,10 +54,11 @@ def test_home_links_resolve_for_a_logged_in_user(client, user):
         assert "该功能即将开放" in response.content.decode()
 
 
-def test_anonymous_user_sees_login_and_no_registration_link(client):
+def test_anonymous_user_sees_login_and_registration_links(client):
     content = client.get(reverse("home")).content.decode()
 
     assert f'href="{reverse("payers:login")}"' in content
+    assert f'href="{reverse("payers:register")}"' in content
     assert "退出" not in content
     assert 'href="#"' not in content
 
@@ -102,7 +104,7 @@ def test_login_page_extends_base_and_shows_labelled_fields(client):
 
 
 def test_login_error_is_shown_in_chinese(client, user):
-    response = client.post(reverse("payers:login"), {"username": "wangxz", "password": "wrong"})
+    response = log_in(client, "wangxz", "wrong")
 
     assert response.status_code == 200
     assert "账号或密码错误，请重新输入。" in response.content.decode()
@@ -110,10 +112,7 @@ def test_login_error_is_shown_in_chinese(client, user):
 
 def test_login_redirects_to_next(client, user):
     url = reverse("contributions:pay")
-    response = client.post(
-        f"{reverse('payers:login')}?next={url}",
-        {"username": "wangxz", "password": "Pass-word-2024", "next": url},
-    )
+    response = log_in(client, "wangxz", "Pass-word-2024", next=url)
 
     assert response.status_code == 302
     assert response["Location"] == url
