@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.db.models import Q
@@ -41,3 +42,18 @@ def axes_username(request, credentials):
     login = ((credentials or {}).get("username") or "").strip()
     account = find_account(login)
     return f"account:{account.pk}" if account else login.lower()
+
+
+def client_ip(request):
+    """
+    The client's address. With TRUSTED_PROXY_COUNT proxies in front, each appending the address it saw to
+    X-Forwarded-For, the client is that many entries from the right; anything further left was written
+    by the client itself and cannot be trusted.
+    """
+    proxies = settings.TRUSTED_PROXY_COUNT
+    forwarded = [
+        hop.strip() for hop in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if hop.strip()
+    ]
+    if proxies and len(forwarded) >= proxies:
+        return forwarded[-proxies]
+    return request.META.get("REMOTE_ADDR")

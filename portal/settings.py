@@ -155,6 +155,10 @@ AXES_RESET_ON_SUCCESS = True
 AXES_USERNAME_CALLABLE = "payers.backends.axes_username"
 AXES_LOCKOUT_CALLABLE = "payers.views.locked_out"
 AXES_VERBOSE = False
+# Behind reverse proxies the client address is in X-Forwarded-For (payers.backends.client_ip); without it
+# every user would share the proxy's address and one attacker would lock everybody out.
+TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
+AXES_CLIENT_IP_CALLABLE = "payers.backends.client_ip"
 
 # Login: the slider check (payers.slider) and, when the login is a phone number, an SMS code step.
 SLIDER_CHECK_ENABLED = env_bool("SLIDER_CHECK_ENABLED", default=True)

@@ -2,6 +2,7 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
@@ -127,3 +128,19 @@ def test_username_login_needs_no_sms_step(client, citizen, settings):
     log_in(client, "xiaozhi")
 
     assert client.session["_auth_user_id"] == str(citizen.pk)
+
+
+def test_behind_a_proxy_the_lockout_counts_the_client_address_not_the_proxys(client, citizen, settings):
+    settings.TRUSTED_PROXY_COUNT = 1
+    # The attacker varies a forged first hop; the proxy appends the real address.
+    attacker = {"HTTP_X_FORWARDED_FOR": "10.9.9.9, 61.129.7.20"}
+    for number in range(5):
+        data = {"username": f"nobody{number}", "password": "Wrong@2026", "slider": slider_token(client)}
+        client.post(reverse("payers:login"), data, HTTP_X_FORWARDED_FOR=f"10.9.9.{number}, 61.129.7.20")
+    data = {"username": "xiaozhi", "password": PASSWORD, "slider": slider_token(client)}
+    assert client.post(reverse("payers:login"), data, **attacker).status_code == 429
+
+    other = Client(HTTP_X_FORWARDED_FOR="58.246.3.9")
+    response = log_in(other, "xiaozhi")
+
+    assert response.status_code == 302
