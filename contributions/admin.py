@@ -3,6 +3,7 @@ from django.contrib import admin
 from contributions.models import (
     Agency,
     Bill,
+    CalendarDay,
     Enrolment,
     LevyCategory,
     LevyItem,
@@ -92,3 +93,13 @@ class PaidRecordAdmin(PersonMaskedMixin, admin.ModelAdmin):
     list_select_related = ["enrolment__person", "tax_authority"]
     search_fields = ["=voucher_number", "=enrolment__person__id_number"]
     raw_id_fields = ["enrolment", "bill"]
+
+
+@admin.register(CalendarDay)
+class CalendarDayAdmin(admin.ModelAdmin):
+    """Holidays and 调休 working weekends: staff add the years the chinesecalendar package does not know."""
+
+    list_display = ["date", "is_working_day", "name"]
+    list_filter = ["is_working_day", "date"]
+    date_hierarchy = "date"
+    search_fields = ["name"]

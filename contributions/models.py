@@ -207,11 +207,108 @@ class Bill(models.Model):
         return f"{self.notice_number} {self.period_start:%Y-%m}至{self.period_end:%Y-%m} {self.amount}"
 
 
+class PaymentMethod(models.TextChoices):
+    CARD = "card", "银联支付"
+    MANDATE = "mandate", "授权书支付"
+    COUNTER_CARD = "counter_card", "刷卡"
+    ALIPAY = "alipay", "支付宝"
+    WECHAT = "wechat", "微信"
+    CASH = "cash", "现金"
+
+
+COUNTER_METHODS = [PaymentMethod.COUNTER_CARD, PaymentMethod.ALIPAY, PaymentMethod.WECHAT, PaymentMethod.CASH]
+
+
+class PaymentChannel(models.TextChoices):
+    PORTAL = "portal", "电子税务局"
+    TAX_HALL = "tax_hall", "办税服务厅"
+    BATCH_DEBIT = "batch_debit", "批量扣款"
+
+
+class PaymentStatus(models.TextChoices):
+    PENDING = "pending", "待支付"
+    SUCCEEDED = "succeeded", "支付成功"
+    FAILED = "failed", "支付失败"
+    CLOSED = "closed", "已关闭"
+    # Money arrived for bills another payment had already settled: it must go back to the payer.
+    REFUND_DUE = "refund_due", "重复支付待退款"
+
+
+class Payment(models.Model):
+    """
+    One attempt to pay a set of bills (whole 征集通知单号 only). Transitions live in
+    `contributions.services`; a succeeded payment is final (支付后不支持撤销).
+    """
+
+    order_number = models.CharField("订单号", max_length=32, unique=True)
+    person = models.ForeignKey(
+        "payers.Person", verbose_name="缴费人", on_delete=models.PROTECT, related_name="payments"
+    )
+    paid_by = models.ForeignKey(
+        "payers.User",
+        verbose_name="办理人",
+        on_delete=models.PROTECT,
+        related_name="payments_made",
+        null=True,
+        blank=True,
+        help_text="在电子税务局为本人或他人办理缴费的账户；柜台收款时为空",
+    )
+    operator = models.ForeignKey(
+        "payers.User",
+        verbose_name="收款人员",
+        on_delete=models.PROTECT,
+        related_name="payments_taken",
+        null=True,
+        blank=True,
+    )
+    method = models.CharField("支付方式", max_length=20, choices=PaymentMethod.choices)
+    channel = models.CharField("缴费渠道", max_length=20, choices=PaymentChannel.choices)
+    amount = models.DecimalField("金额", max_digits=12, decimal_places=2)
+    status = models.CharField(
+        "状态", max_length=20, choices=PaymentStatus.choices, default=PaymentStatus.PENDING, db_index=True
+    )
+    idempotency_key = models.CharField("幂等键", max_length=64, unique=True, null=True, blank=True)
+    gateway_reference = models.CharField("支付机构流水号", max_length=64, blank=True)
+    failure_reason = models.CharField("失败原因", max_length=200, blank=True)
+    created_at = models.DateTimeField("创建时间", auto_now_add=True)
+    paid_at = models.DateTimeField("支付时间", null=True, blank=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "缴费订单"
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(amount__gt=0), name="payment_amount_positive"),
+            models.CheckConstraint(
+                condition=~models.Q(status="succeeded") | models.Q(paid_at__isnull=False),
+                name="payment_succeeded_has_paid_at",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.order_number} {self.amount}"
+
+
+class PaymentLine(models.Model):
+    """A bill inside a payment, with the amount owed when the payment was made."""
+
+    payment = models.ForeignKey(Payment, verbose_name="缴费订单", on_delete=models.CASCADE, related_name="lines")
+    bill = models.ForeignKey(Bill, verbose_name="应缴信息", on_delete=models.PROTECT, related_name="payment_lines")
+    amount = models.DecimalField("金额", max_digits=12, decimal_places=2)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "缴费订单明细"
+        constraints = [models.UniqueConstraint(fields=["payment", "bill"], name="payment_line_unique_bill")]
+
+    def __str__(self):
+        return f"{self.payment_id} {self.bill_id}"
+
+
 class PaidRecord(models.Model):
     """
     缴费记录: money that has entered (or, negative, left) the treasury for one enrolment and period.
 
-    Only records with a treasury date show in certificate queries (SPEC rule 7).
+    A bill has at most one positive record (a database constraint): it cannot be paid twice. Only records
+    with a treasury date show in certificate queries (SPEC rule 7).
     """
 
     voucher_number = models.CharField("应征凭证序号", max_length=30, unique=True)
@@ -219,23 +316,45 @@ class PaidRecord(models.Model):
         Enrolment, verbose_name="参保登记", on_delete=models.PROTECT, related_name="paid_records"
     )
     bill = models.ForeignKey(
-        Bill,
-        verbose_name="应缴信息",
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="paid_records",
+        Bill, verbose_name="应缴信息", on_delete=models.PROTECT, null=True, blank=True, related_name="paid_records"
+    )
+    payment = models.ForeignKey(
+        Payment, verbose_name="缴费订单", on_delete=models.PROTECT, null=True, blank=True, related_name="paid_records"
     )
     tax_authority = models.ForeignKey(TaxAuthority, verbose_name="税务征收机关", on_delete=models.PROTECT)
     period_start = models.DateField("缴费所属期起")
     period_end = models.DateField("缴费所属期止")
-    treasury_date = models.DateField("入（退）库日期", null=True, blank=True)
+    paid_at = models.DateTimeField("缴费时间", null=True, blank=True)
+    treasury_date = models.DateField("入（退）库日期", null=True, blank=True, db_index=True)
     amount = models.DecimalField("实缴（退）金额", max_digits=12, decimal_places=2)
 
     class Meta:
         verbose_name = verbose_name_plural = "缴费记录"
         ordering = ["period_start", "voucher_number"]
         indexes = [models.Index(fields=["enrolment", "period_start"], name="paidrecord_enrolment_period")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["bill"], condition=models.Q(amount__gt=0), name="paidrecord_one_payment_per_bill"
+            ),
+        ]
 
     def __str__(self):
         return f"{self.voucher_number} {self.amount}"
+
+
+class CalendarDay(models.Model):
+    """
+    An exception to "Monday to Friday are working days": a public holiday on a weekday, or a 调休 weekend
+    that is worked. Seeded from the chinesecalendar package; staff add the years it does not know yet.
+    """
+
+    date = models.DateField("日期", unique=True)
+    is_working_day = models.BooleanField("是否工作日")
+    name = models.CharField("说明", max_length=50, blank=True, help_text="如：春节、国庆节调休上班")
+
+    class Meta:
+        verbose_name = verbose_name_plural = "节假日及调休"
+        ordering = ["date"]
+
+    def __str__(self):
+        return f"{self.date} {'上班' if self.is_working_day else '休息'} {self.name}"

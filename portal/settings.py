@@ -12,6 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -168,6 +169,11 @@ LOGIN_SMS_STEP_FOR_PHONE = env_bool("LOGIN_SMS_STEP_FOR_PHONE", default=True)
 SMS_BACKEND = os.environ.get("SMS_BACKEND", "payers.adapters.sms.OutboxBackend")
 SMS_ECHO = DEBUG
 
+# Contributions: the days each month the bureau debits mandate accounts (moved to the next working day
+# when one falls on a holiday); self-service payment is closed on those days (SPEC rules 5 and 9).
+AUTO_DEBIT_DAYS = [int(day) for day in env_list("AUTO_DEBIT_DAYS", default=["10", "20"])]
+TREASURY_WORKING_DAYS = 3
+
 # Image captcha on registration (django-simple-captcha).
 CAPTCHA_LENGTH = 4
 CAPTCHA_IMAGE_SIZE = (120, 40)
@@ -224,7 +230,13 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_RESULT_EXPIRES = 3600
 CELERY_TIMEZONE = TIME_ZONE
-CELERY_BEAT_SCHEDULE = {}
+CELERY_BEAT_SCHEDULE = {
+    "settle-treasury": {
+        # 入库: paid records get their treasury date three working days after payment (SPEC rule 7).
+        "task": "contributions.tasks.settle_treasury",
+        "schedule": crontab(hour=1, minute=30),
+    },
+}
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
 LOGGING = {
