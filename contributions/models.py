@@ -291,8 +291,12 @@ class Payment(models.Model):
 class PaymentLine(models.Model):
     """A bill inside a payment, with the amount owed when the payment was made."""
 
-    payment = models.ForeignKey(Payment, verbose_name="缴费订单", on_delete=models.CASCADE, related_name="lines")
-    bill = models.ForeignKey(Bill, verbose_name="应缴信息", on_delete=models.PROTECT, related_name="payment_lines")
+    payment = models.ForeignKey(
+        Payment, verbose_name="缴费订单", on_delete=models.CASCADE, related_name="lines"
+    )
+    bill = models.ForeignKey(
+        Bill, verbose_name="应缴信息", on_delete=models.PROTECT, related_name="payment_lines"
+    )
     amount = models.DecimalField("金额", max_digits=12, decimal_places=2)
 
     class Meta:
@@ -316,10 +320,20 @@ class PaidRecord(models.Model):
         Enrolment, verbose_name="参保登记", on_delete=models.PROTECT, related_name="paid_records"
     )
     bill = models.ForeignKey(
-        Bill, verbose_name="应缴信息", on_delete=models.PROTECT, null=True, blank=True, related_name="paid_records"
+        Bill,
+        verbose_name="应缴信息",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="paid_records",
     )
     payment = models.ForeignKey(
-        Payment, verbose_name="缴费订单", on_delete=models.PROTECT, null=True, blank=True, related_name="paid_records"
+        Payment,
+        verbose_name="缴费订单",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="paid_records",
     )
     tax_authority = models.ForeignKey(TaxAuthority, verbose_name="税务征收机关", on_delete=models.PROTECT)
     period_start = models.DateField("缴费所属期起")

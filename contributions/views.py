@@ -1,10 +1,253 @@
+"""
+灵活就业及城乡居民社会保险费缴费: step 1 身份信息填写 → step 2 参保信息选择 → step 3 缴费信息提交 →
+支付方式 → the gateway → the result; plus the gateway's notification endpoint and 缴费记录.
+The wizard's progress lives in the session; every step re-checks it on the server.
+"""
+
+import logging
+import secrets
+
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import render
-from django.views.decorators.http import require_safe
+from django.core.paginator import Paginator
+from django.http import HttpResponse, HttpResponseBadRequest
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
+
+from contributions import calendar, selectors, services
+from contributions.adapters.gateway import InvalidNotification, get_gateway
+from contributions.forms import EnrolmentChoiceForm, NoticeChoiceForm, PayerForm, PaymentMethodForm
+from contributions.models import BillKind, PayerType, PaymentChannel, PaymentMethod, PaymentStatus
+from payers.models import Person
+
+logger = logging.getLogger(__name__)
+STEPS = ["身份信息填写", "参保信息选择", "缴费信息提交"]
+AUTO_DEBIT_DAY = "今日为社会保险费批量扣款日，暂停网上自助缴费，请于非扣款日办理。"
+NO_BILLS_REASONS = [
+    "当前无应缴费信息；",
+    "已通过银行批量扣款或自行缴纳完成缴费；",
+    "城乡居民：参保登记已过有效期；",
+    "灵活就业人员：已过当月缴费期限（一般为每月24日），需于当月月底前至参保地社区事务受理服务中心申请补缴，并于次次月缴费。",
+]
+
+
+def _wizard(request):
+    return request.session.get("pay_wizard", {})
+
+
+def _save_wizard(request, **values):
+    state = {**_wizard(request), **values}
+    request.session["pay_wizard"] = state
+    return state
+
+
+def _wizard_person(request):
+    person_id = _wizard(request).get("person")
+    return Person.objects.filter(pk=person_id).first() if person_id else None
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def pay(request):
+    """Step 1 身份信息填写."""
+    today = timezone.localdate()
+    closed = calendar.is_auto_debit_day(today)
+    own = request.user.person
+    form = PayerForm(request.POST or None)
+    if request.method == "POST" and not closed and form.is_valid():
+        person = own if form.cleaned_data["target"] == PayerForm.SELF else _find_other(form)
+        if person is None or not selectors.active_enrolments(person, today=today).exists():
+            form.add_error(None, services.NOT_ENROLLED)
+        else:
+            request.session["pay_wizard"] = {"person": person.pk, "for_other": person != own}
+            return redirect("contributions:pay_enrolments")
+    context = {
+        "form": form,
+        "own": own,
+        "closed": closed,
+        "closed_message": AUTO_DEBIT_DAY,
+        "step": 1,
+        "steps": STEPS,
+    }
+    return render(request, "contributions/pay.html", context)
+
+
+def _find_other(form):
+    data = form.cleaned_data
+    return Person.objects.filter(
+        name=data["name"],
+        id_type=data["id_type"],
+        id_number=data["id_number"],
+        nationality=data["nationality"],
+    ).first()
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def pay_enrolments(request):
+    """Step 2 参保信息选择."""
+    person = _wizard_person(request)
+    if person is None:
+        return redirect("contributions:pay")
+    enrolments = list(selectors.active_enrolments(person, today=timezone.localdate()))
+    form = EnrolmentChoiceForm(
+        request.POST or None, enrolments=enrolments, initial={"enrolments": [str(e.pk) for e in enrolments]}
+    )
+    if form.is_valid():
+        _save_wizard(request, enrolments=[int(pk) for pk in form.cleaned_data["enrolments"]])
+        return redirect("contributions:pay_bills")
+    context = {"form": form, "enrolments": enrolments, "person": person, "step": 2, "steps": STEPS}
+    return render(request, "contributions/pay_enrolments.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def pay_bills(request):
+    """Step 3 缴费信息提交: 日常缴费 / 特殊缴费 tabs, bills grouped by 征集通知单号."""
+    state = _wizard(request)
+    person = _wizard_person(request)
+    if person is None or not state.get("enrolments"):
+        return redirect("contributions:pay")
+    kind = request.GET.get("kind") if request.GET.get("kind") in BillKind.values else BillKind.DAILY
+    groups = selectors.notice_groups(
+        selectors.payable_bills(person, today=timezone.localdate()), enrolment_ids=state["enrolments"]
+    )
+    if not groups:
+        payer_types = set(
+            selectors.active_enrolments(person, today=timezone.localdate()).values_list(
+                "payer_type", flat=True
+            )
+        )
+        context = {
+            "message": services.NOTHING_PAYABLE,
+            "reasons": NO_BILLS_REASONS,
+            "payer_types": payer_types,
+        }
+        return render(request, "contributions/pay_nothing.html", {**context, "PayerType": PayerType})
+    shown = [group for group in groups if group.kind == kind]
+    form = NoticeChoiceForm(
+        request.POST or None, groups=shown, initial={"notices": [g.notice_number for g in shown]}
+    )
+    if form.is_valid():
+        _save_wizard(request, notices=form.cleaned_data["notices"], idempotency_key=secrets.token_urlsafe(24))
+        return redirect("contributions:pay_method")
+    counts = {k: sum(1 for g in groups if g.kind == k) for k in BillKind.values}
+    context = {
+        "form": form,
+        "groups": shown,
+        "kind": kind,
+        "kinds": BillKind,
+        "counts": counts,
+        "total": sum((g.total for g in shown), 0),
+        "person": person,
+        "step": 3,
+        "steps": STEPS,
+    }
+    return render(request, "contributions/pay_bills.html", context)
+
+
+def _available_methods():
+    # 授权书支付 comes with the mandates feature; until then only the card.
+    return [PaymentMethod.CARD]
+
+
+@login_required
+@never_cache
+@require_http_methods(["GET", "POST"])
+def pay_method(request):
+    """支付方式: 费款合计, 银联支付 (or 授权书支付 with an active mandate)."""
+    state = _wizard(request)
+    person = _wizard_person(request)
+    if person is None or not state.get("notices"):
+        return redirect("contributions:pay")
+    groups = [
+        g
+        for g in selectors.notice_groups(selectors.payable_bills(person, today=timezone.localdate()))
+        if g.notice_number in state["notices"]
+    ]
+    if not groups:
+        return redirect("contributions:pay_bills")
+    methods = _available_methods()
+    form = PaymentMethodForm(
+        request.POST or None, methods=methods, initial={"idempotency_key": state["idempotency_key"]}
+    )
+    if form.is_valid():
+        try:
+            payment = services.start_payment(
+                person=person,
+                notice_numbers=[g.notice_number for g in groups],
+                method=form.cleaned_data["method"],
+                channel=PaymentChannel.PORTAL,
+                paid_by=request.user,
+                idempotency_key=form.cleaned_data["idempotency_key"],
+            )
+        except services.PaymentError as error:
+            form.add_error(None, str(error))
+        else:
+            return redirect(_gateway_url(request, payment))
+    context = {
+        "form": form,
+        "groups": groups,
+        "total": sum((g.total for g in groups), 0),
+        "mandate_available": PaymentMethod.MANDATE in methods,
+    }
+    return render(request, "contributions/pay_method.html", context)
+
+
+def _gateway_url(request, payment):
+    if payment.status != PaymentStatus.PENDING:
+        return reverse("contributions:payment", args=[payment.order_number])
+    return get_gateway().create_order(
+        order_number=payment.order_number,
+        amount=payment.amount,
+        description="社会保险费",
+        notify_url=request.build_absolute_uri(reverse("contributions:gateway_notify")),
+        return_url=request.build_absolute_uri(reverse("contributions:payment", args=[payment.order_number])),
+    )
+
+
+@login_required
+@never_cache
+@require_safe
+def payment(request, order_number):
+    """The result of a payment. Without a notification yet, the gateway is asked."""
+    found = get_object_or_404(selectors.payments_of(request.user), order_number=order_number)
+    found = services.refresh_from_gateway(found)
+    lines = found.lines.select_related(*[f"bill__{path}" for path in selectors.BILL_RELATED])
+    cancelled = request.GET.get("result") == "cancelled" and found.status == PaymentStatus.PENDING
+    context = {"payment": found, "lines": lines, "cancelled": cancelled, "Status": PaymentStatus}
+    return render(request, "contributions/payment.html", context)
+
+
+@csrf_exempt
+@require_POST
+def gateway_notify(request):
+    """The gateway's signed asynchronous notification. Answers "success" once the result is recorded."""
+    gateway = get_gateway()
+    try:
+        result = gateway.verify_notification(request.POST.dict())
+        if result.paid:
+            services.settle_payment(
+                order_number=result.order_number, amount=result.amount, reference=result.reference
+            )
+        else:
+            services.fail_payment(order_number=result.order_number, reason="支付机构通知支付失败")
+    except (InvalidNotification, services.UnknownOrder, services.AmountMismatch) as error:
+        logger.warning("gateway notification refused: %s", type(error).__name__)
+        return HttpResponseBadRequest("fail", content_type="text/plain")
+    return HttpResponse("success", content_type="text/plain")
 
 
 @login_required
 @require_safe
-def pay(request):
-    """灵活就业及城乡居民社会保险费缴费."""
-    return render(request, "contributions/pay.html")
+def records(request):
+    """缴费记录: the account's payments, and the paid records of the account's person."""
+    payments = Paginator(selectors.payments_of(request.user), 10).get_page(request.GET.get("page"))
+    person = request.user.person
+    paid = Paginator(selectors.paid_records_of(person) if person else [], 10).get_page(
+        request.GET.get("records_page")
+    )
+    return render(request, "contributions/records.html", {"payments": payments, "paid_records": paid})

@@ -67,7 +67,7 @@ class IdentityForm(forms.Form):
 
     def clean_name(self):
         name = re.sub(r"\s+", "", self.cleaned_data["name"])
-        if not name:
+        if not name and self.fields["name"].required:
             raise ValidationError("请输入姓名")
         return name
 

@@ -6,6 +6,7 @@ and a development secret key generated once into var/. Set DATABASE_URL and REDI
 PostgreSQL and Redis; set DJANGO_ENV=production for the hardened settings (`check --deploy` clean).
 """
 
+import hashlib
 import os
 import secrets
 from datetime import timedelta
@@ -77,6 +78,7 @@ INSTALLED_APPS = [
     "contributions",
     "mandates",
     "certificates",
+    "unionpay_sandbox",
 ]
 
 MIDDLEWARE = [
@@ -173,6 +175,19 @@ SMS_ECHO = DEBUG
 # when one falls on a holiday); self-service payment is closed on those days (SPEC rules 5 and 9).
 AUTO_DEBIT_DAYS = [int(day) for day in env_list("AUTO_DEBIT_DAYS", default=["10", "20"])]
 TREASURY_WORKING_DAYS = 3
+
+# Card payments (contributions.adapters.gateway). The default is the UnionPay sandbox shipped in
+# unionpay_sandbox/, with a signing key derived from SECRET_KEY unless one is given.
+PAYMENT_GATEWAY = {
+    "BACKEND": os.environ.get(
+        "PAYMENT_GATEWAY_BACKEND", "contributions.adapters.gateway.UnionPaySandboxGateway"
+    ),
+    "MERCHANT_ID": os.environ.get("PAYMENT_GATEWAY_MERCHANT_ID", "898310148160568"),
+    "SIGNING_KEY": os.environ.get("PAYMENT_GATEWAY_SIGNING_KEY")
+    or hashlib.sha256(f"unionpay-sandbox:{SECRET_KEY}".encode()).hexdigest(),
+}
+# Payment orders not paid within this time are closed, so their bills can be paid again.
+PAYMENT_ORDER_TTL = timedelta(minutes=30)
 
 # Image captcha on registration (django-simple-captcha).
 CAPTCHA_LENGTH = 4

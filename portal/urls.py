@@ -13,5 +13,6 @@ urlpatterns = [
     path("mandates/", include("mandates.urls")),
     path("contributions/", include("contributions.urls")),
     path("certificates/", include("certificates.urls")),
+    path("sandbox/unionpay/", include("unionpay_sandbox.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -51,7 +51,6 @@ def test_home_links_resolve_for_a_logged_in_user(client, user):
         response = client.get(url)
         assert response.status_code == 200
         assert title in response.content.decode()
-        assert "该功能即将开放" in response.content.decode()
 
 
 def test_anonymous_user_sees_login_and_registration_links(client):

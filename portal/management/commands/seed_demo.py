@@ -1,12 +1,14 @@
 import datetime
 from decimal import Decimal
 
+from django.apps import apps
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
+from contributions import reference
 from contributions.models import (
     Agency,
     Bill,
@@ -46,6 +48,7 @@ class Command(BaseCommand):
             raise CommandError("seed_demo creates accounts with known passwords; refusing in production.")
         today = timezone.localdate()
         with transaction.atomic():
+            reference.load(apps)
             people = {p.key: self.person(p) for p in demo.PEOPLE}
             self.staff()
             self.flexible_worker(people["flexible"], today)
