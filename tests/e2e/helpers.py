@@ -1,0 +1,95 @@
+"""
+What a person does in the browser, for the journeys: log in through the login page, pass the slider
+human check, open the collapsed navigation on a phone, look for content wider than the screen.
+"""
+
+import random
+
+from django.urls import reverse
+from playwright.sync_api import expect
+
+from portal.demo import DEMO_PASSWORD
+
+# One fixed trajectory: irregular like a hand, the same on every run so a failure can be replayed.
+_SLIDER_STEPS = 15
+_slider_random = random.Random(2026)
+
+
+def drag_slider(page):
+    """
+    Pass the 滑块验证 on the current page if it has one (an element with role "slider"): drag the
+    handle to the end of its track (the handle's parent) in uneven steps, then wait for "验证通过".
+    Does nothing on a page without a slider.
+    """
+    handle = page.get_by_role("slider")
+    if handle.count() == 0:
+        return
+    handle.scroll_into_view_if_needed()
+    track = handle.locator("xpath=..")
+    box, track_box = handle.bounding_box(), track.bounding_box()
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    distance = track_box["x"] + track_box["width"] - box["width"] / 2 - x
+    weights = [_slider_random.uniform(0.4, 1.6) for _ in range(_SLIDER_STEPS)]
+    page.mouse.move(x, y)
+    page.mouse.down()
+    for weight in weights:
+        x += distance * weight / sum(weights)
+        page.mouse.move(x, y + _slider_random.uniform(-1.5, 1.5))
+        page.wait_for_timeout(_slider_random.randint(20, 60))
+    page.mouse.up()
+    expect(track.get_by_text("验证通过")).to_be_visible()
+
+
+def log_in(page, username, password=DEMO_PASSWORD):
+    """
+    Log in through the login page (the current page if it is the login page, e.g. after a redirect
+    with ?next=, else /accounts/login/) and wait until the portal has moved on from it.
+    """
+    login_path = reverse("payers:login")
+    if login_path not in page.url:
+        page.goto(login_path)
+    form = page.locator("main form").filter(has=page.get_by_label("手机号码/证件号码/用户名"))
+    form.get_by_label("手机号码/证件号码/用户名").fill(username)
+    form.get_by_label("密码").fill(password)
+    drag_slider(page)
+    with page.expect_navigation():
+        form.get_by_role("button", name="登录", exact=True).click()
+    if login_path in page.url:
+        errors = page.locator(".invalid-feedback, .alert, .errorlist").all_inner_texts()
+        raise AssertionError(f"login as {username!r} stayed on the login page: {errors}")
+
+
+def reveal_navigation(page):
+    """Open the header's collapsed navigation (phone widths); nothing to do when it is expanded."""
+    toggler = page.get_by_role("button", name="切换导航")
+    if toggler.is_visible() and toggler.get_attribute("aria-expanded") != "true":
+        toggler.click()
+        expect(page.locator("#portal-nav")).to_be_visible()
+
+
+def horizontal_overflow(page):
+    """
+    What makes the page wider than the window: whether the document scrolls sideways, and the
+    visible elements whose right edge lies beyond the window (which `overflow-x: hidden` on <body>
+    would clip rather than let scroll, hiding them from the first check).
+    """
+    return page.evaluate(
+        """() => {
+          const width = window.innerWidth;
+          const wide = [];
+          for (const element of document.body.querySelectorAll("*")) {
+            const rect = element.getBoundingClientRect();
+            if (rect.width === 0 || rect.height === 0 || rect.right <= width + 1) continue;
+            if (getComputedStyle(element).visibility === "hidden") continue;
+            if (element.closest(".modal:not(.show), .visually-hidden, .visually-hidden-focusable")) continue;
+            const name = element.tagName.toLowerCase() + (element.id ? "#" + element.id : "")
+              + (element.className && typeof element.className === "string"
+                 ? "." + element.className.trim().split(/\\s+/).join(".") : "");
+            wide.push(`${name} right=${Math.round(rect.right)}`);
+          }
+          return {
+            scrolls: document.documentElement.scrollWidth > width,
+            wide: wide.slice(0, 10),
+          };
+        }"""
+    )
