@@ -1,14 +1,27 @@
-from django.contrib import admin
+from decimal import Decimal
 
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+
+from contributions import selectors, services
 from contributions.models import (
+    COUNTER_METHODS,
     Agency,
     Bill,
+    BillStatus,
     CalendarDay,
     Enrolment,
     LevyCategory,
     LevyItem,
     LevySubcategory,
     PaidRecord,
+    Payment,
+    PaymentStatus,
     TaxAuthority,
     TaxOffice,
 )
@@ -72,11 +85,153 @@ class EnrolmentAdmin(PersonMaskedMixin, admin.ModelAdmin):
 
 @admin.register(Bill)
 class BillAdmin(PersonMaskedMixin, admin.ModelAdmin):
-    list_display = ["notice_number", "payer", "period_start", "period_end", "amount", "kind", "status"]
-    list_filter = ["status", "kind", "contribution_type"]
-    list_select_related = ["enrolment__person"]
+    list_display = [
+        "notice_number",
+        "payer",
+        "category",
+        "period_start",
+        "period_end",
+        "amount",
+        "kind",
+        "status",
+    ]
+    list_filter = ["status", "kind", "contribution_type", "period_start", "enrolment__agency", "tax_office"]
+    list_select_related = ["enrolment__person", "enrolment__category"]
     search_fields = ["=notice_number", "=enrolment__person__id_number"]
     raw_id_fields = ["enrolment"]
+    actions = ["take_counter_payment"]
+
+    @admin.display(description="征收品目")
+    def category(self, bill):
+        return bill.enrolment.category.name
+
+    @admin.action(description="办税服务厅收款（刷卡/支付宝/微信/现金）")
+    def take_counter_payment(self, request, queryset):
+        ids = ",".join(str(pk) for pk in queryset.values_list("pk", flat=True))
+        return redirect(f"{reverse('admin:contributions_bill_counter_payment')}?ids={ids}")
+
+    def get_urls(self):
+        view = self.admin_site.admin_view(self.counter_payment_view)
+        return [
+            path("counter-payment/", view, name="contributions_bill_counter_payment"),
+            *super().get_urls(),
+        ]
+
+    def counter_payment_view(self, request):
+        """Take an offline payment for the notices of the selected bills: whole notices, one payer."""
+        if not request.user.has_perm("contributions.add_payment"):
+            raise PermissionDenied
+        ids = [int(pk) for pk in request.GET.get("ids", "").split(",") if pk.isdigit()]
+        selected = Bill.objects.filter(pk__in=ids).select_related("enrolment__person")
+        people = {bill.enrolment.person for bill in selected}
+        if len(people) != 1:
+            self.message_user(request, "请选择同一缴费人的应缴信息。", messages.ERROR)
+            return redirect("admin:contributions_bill_changelist")
+        person = people.pop()
+        notice_numbers = sorted({bill.notice_number for bill in selected})
+        groups = selectors.notice_groups(
+            Bill.objects.filter(
+                enrolment__person=person, notice_number__in=notice_numbers, status=BillStatus.UNPAID
+            )
+            .select_related(*selectors.BILL_RELATED)
+            .order_by("notice_number", "period_start")
+        )
+        form = CounterPaymentForm(request.POST or None)
+        if form.is_valid():
+            try:
+                payment = services.pay_at_counter(
+                    person=person,
+                    notice_numbers=notice_numbers,
+                    method=form.cleaned_data["method"],
+                    operator=request.user,
+                )
+            except services.PaymentError as error:
+                self.message_user(request, str(error), messages.ERROR)
+            else:
+                self.message_user(
+                    request, f"收款成功：订单号 {payment.order_number}，金额 {payment.amount} 元。"
+                )
+                return redirect("admin:contributions_payment_receipt", payment.pk)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "办税服务厅收款",
+            "person": person,
+            "groups": groups,
+            "total": sum((g.total for g in groups), Decimal("0.00")),
+            "form": form,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/contributions/counter_payment.html", context)
+
+
+class CounterPaymentForm(forms.Form):
+    method = forms.ChoiceField(label="收款方式", choices=[(m.value, m.label) for m in COUNTER_METHODS])
+
+
+@admin.register(Payment)
+class PaymentAdmin(admin.ModelAdmin):
+    list_display = ["order_number", "payer", "method", "channel", "amount", "status", "created_at", "paid_at"]
+    list_filter = ["status", "method", "channel", "created_at"]
+    list_select_related = ["person"]
+    search_fields = ["=order_number", "=person__id_number", "=gateway_reference"]
+    readonly_fields = [
+        "order_number",
+        "person",
+        "paid_by",
+        "operator",
+        "method",
+        "channel",
+        "amount",
+        "status",
+        "idempotency_key",
+        "gateway_reference",
+        "failure_reason",
+        "created_at",
+        "paid_at",
+        "receipt_link",
+    ]
+    exclude = ["idempotency_key"]
+
+    @admin.display(description="缴费人")
+    def payer(self, payment):
+        return mask_name(payment.person.name)
+
+    @admin.display(description="收款凭证")
+    def receipt_link(self, payment):
+        if payment.status != PaymentStatus.SUCCEEDED:
+            return "—"
+        return format_html(
+            '<a href="{}">打印收款凭证</a>', reverse("admin:contributions_payment_receipt", args=[payment.pk])
+        )
+
+    def has_add_permission(self, request):
+        return False  # payments are made through the services (portal, counter), never typed in
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # 支付后不支持撤销
+
+    def get_urls(self):
+        view = self.admin_site.admin_view(self.receipt_view)
+        return [path("<int:pk>/receipt/", view, name="contributions_payment_receipt"), *super().get_urls()]
+
+    def receipt_view(self, request, pk):
+        """A printable receipt (收款凭证) of a succeeded payment."""
+        payment = get_object_or_404(
+            Payment.objects.select_related("person", "operator"), pk=pk, status=PaymentStatus.SUCCEEDED
+        )
+        records = payment.paid_records.select_related(
+            "enrolment__agency", "enrolment__category__item", "enrolment__subcategory", "tax_authority"
+        )
+        context = {
+            **self.admin_site.each_context(request),
+            "payment": payment,
+            "records": records,
+            "title": "收款凭证",
+        }
+        return TemplateResponse(request, "admin/contributions/receipt.html", context)
 
 
 @admin.register(PaidRecord)

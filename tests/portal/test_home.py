@@ -134,3 +134,12 @@ def test_static_files_referenced_by_base_exist(client):
         file = static_dir / path
         assert file.is_file(), path
         assert "sourceMappingURL" not in file.read_text(encoding="utf-8")
+
+
+def test_error_pages_are_polite_and_chinese(client, settings):
+    settings.DEBUG = False
+
+    response = client.get("/no-such-page/")
+
+    assert response.status_code == 404
+    assert "您访问的页面不存在" in response.content.decode()
