@@ -213,6 +213,34 @@ def refresh_from_gateway(payment):
     return payment
 
 
+def collect_by_mandate(payment):
+    """
+    授权书支付: debit the payer's own mandate account now, with the order number as the bank reference
+    (so a retried request is never debited twice). Insufficient funds → the payment fails, bills stay payable.
+    """
+    from mandates.adapters.bank import get_bank
+    from mandates.services import active_mandate
+
+    if payment.status != PaymentStatus.PENDING:
+        return payment
+    mandate = active_mandate(payment.person)
+    if mandate is None:
+        fail_payment(order_number=payment.order_number, reason="未签订有效的扣费授权书")
+        raise PaymentError("缴费人未签订有效的社会保险费扣费授权书，请选择银联支付。")
+    result = get_bank().debit(
+        bank=mandate.bank,
+        account_number=mandate.account_number,
+        amount=payment.amount,
+        reference=payment.order_number,
+    )
+    if result.succeeded:
+        return settle_payment(
+            order_number=payment.order_number, amount=payment.amount, reference=result.reference
+        )
+    fail_payment(order_number=payment.order_number, reason=result.message)
+    raise PaymentError(f"授权书支付未成功：{result.message}。应缴信息仍可缴费，请充值后重试或选择银联支付。")
+
+
 def pay_at_counter(*, person, notice_numbers, method, operator):
     """办税服务厅 offline payment (刷卡/支付宝/微信/现金): the same rules, settled at once."""
     if method not in {

@@ -21,6 +21,7 @@ from contributions import calendar, selectors, services
 from contributions.adapters.gateway import InvalidNotification, get_gateway
 from contributions.forms import EnrolmentChoiceForm, NoticeChoiceForm, PayerForm, PaymentMethodForm
 from contributions.models import BillKind, PayerType, PaymentChannel, PaymentMethod, PaymentStatus
+from mandates.services import active_mandate
 from payers.models import Person
 
 logger = logging.getLogger(__name__)
@@ -149,8 +150,10 @@ def pay_bills(request):
     return render(request, "contributions/pay_bills.html", context)
 
 
-def _available_methods():
-    # 授权书支付 comes with the mandates feature; until then only the card.
+def _available_methods(person):
+    """银联支付 always; 授权书支付 only with the payer's own active mandate."""
+    if active_mandate(person):
+        return [PaymentMethod.CARD, PaymentMethod.MANDATE]
     return [PaymentMethod.CARD]
 
 
@@ -170,7 +173,8 @@ def pay_method(request):
     ]
     if not groups:
         return redirect("contributions:pay_bills")
-    methods = _available_methods()
+    methods = _available_methods(person)
+    payment_error = None
     form = PaymentMethodForm(
         request.POST or None, methods=methods, initial={"idempotency_key": state["idempotency_key"]}
     )
@@ -184,8 +188,13 @@ def pay_method(request):
                 paid_by=request.user,
                 idempotency_key=form.cleaned_data["idempotency_key"],
             )
+            if payment.method == PaymentMethod.MANDATE:
+                payment = services.collect_by_mandate(payment)
         except services.PaymentError as error:
-            form.add_error(None, str(error))
+            # The failed attempt is final: a retry is a new attempt with a new key.
+            key = _save_wizard(request, idempotency_key=secrets.token_urlsafe(24))["idempotency_key"]
+            form = PaymentMethodForm(methods=methods, initial={**form.cleaned_data, "idempotency_key": key})
+            payment_error = str(error)
         else:
             return redirect(_gateway_url(request, payment))
     context = {
@@ -193,6 +202,7 @@ def pay_method(request):
         "groups": groups,
         "total": sum((g.total for g in groups), 0),
         "mandate_available": PaymentMethod.MANDATE in methods,
+        "payment_error": payment_error,
     }
     return render(request, "contributions/pay_method.html", context)
 

@@ -79,6 +79,7 @@ INSTALLED_APPS = [
     "mandates",
     "certificates",
     "unionpay_sandbox",
+    "bank_sandbox",
 ]
 
 MIDDLEWARE = [
@@ -188,6 +189,9 @@ PAYMENT_GATEWAY = {
 }
 # Payment orders not paid within this time are closed, so their bills can be paid again.
 PAYMENT_ORDER_TTL = timedelta(minutes=30)
+
+# Bank for mandates and debits (mandates.adapters.bank). The default is the simulated banks in bank_sandbox/.
+BANK = {"BACKEND": os.environ.get("BANK_BACKEND", "mandates.adapters.bank.SandboxBank")}
 
 # Image captcha on registration (django-simple-captcha).
 CAPTCHA_LENGTH = 4

@@ -377,3 +377,81 @@ def test_two_orders_for_the_same_bills_settling_at_once_pay_once(flexible):
     statuses = sorted(Payment.objects.filter(pk__in=[first.pk, second.pk]).values_list("status", flat=True))
     assert statuses == [PaymentStatus.REFUND_DUE, PaymentStatus.SUCCEEDED]
     assert PaidRecord.objects.filter(enrolment__person=flexible).count() == 2
+
+
+def _sign_mandate(person):
+    from mandates import services as mandates
+    from mandates.models import MandateChannel
+
+    account = {"flexible": ("ICBC", "6222021001150017009"), "resident": ("SRCB", "6224780000006220020")}
+    key = "flexible" if person.name == "张灵活" else "resident"
+    bank, number = account[key]
+    return mandates.sign_mandate(
+        person=person,
+        bank=bank,
+        account_number=number,
+        reserved_phone=person.phone,
+        channel=MandateChannel.ONLINE,
+    )
+
+
+def _to_method_page(client, person):
+    client.post(reverse("contributions:pay"), {"target": "self"})
+    page = client.get(reverse("contributions:pay_enrolments")).content.decode()
+    client.post(
+        reverse("contributions:pay_enrolments"),
+        {"enrolments": re.findall(r'name="enrolments" value="(\d+)"', page)},
+    )
+    client.post(reverse("contributions:pay_bills"), {"notices": daily_notices(person)})
+    return client.session["pay_wizard"]["idempotency_key"]
+
+
+def test_mandate_payment_is_offered_only_with_an_active_mandate(flexible_client, flexible):
+    _to_method_page(flexible_client, flexible)
+    assert 'value="mandate"' not in flexible_client.get(reverse("contributions:pay_method")).content.decode()
+
+    _sign_mandate(flexible)
+
+    assert 'value="mandate"' in flexible_client.get(reverse("contributions:pay_method")).content.decode()
+
+
+def test_mandate_payment_debits_the_account_at_once(flexible_client, flexible):
+    from bank_sandbox.models import SandboxAccount
+
+    _sign_mandate(flexible)
+    key = _to_method_page(flexible_client, flexible)
+
+    response = flexible_client.post(
+        reverse("contributions:pay_method"), {"method": "mandate", "idempotency_key": key}
+    )
+    again = flexible_client.post(
+        reverse("contributions:pay_method"), {"method": "mandate", "idempotency_key": key}
+    )
+
+    payment = Payment.objects.get()
+    assert response["Location"] == reverse("contributions:payment", args=[payment.order_number])
+    assert again.status_code in (200, 302)
+    assert payment.status == PaymentStatus.SUCCEEDED and payment.method == "mandate"
+    assert SandboxAccount.objects.get(account_number="6222021001150017009").balance == Decimal(
+        "50000.00"
+    ) - Decimal("2349.90")
+
+
+def test_insufficient_funds_says_so_and_leaves_the_bills_payable(client, resident):
+    _sign_mandate(resident)
+    client.force_login(User.objects.get(person=resident))
+    client.post(reverse("contributions:pay"), {"target": "self"})
+    page = client.get(reverse("contributions:pay_enrolments")).content.decode()
+    client.post(
+        reverse("contributions:pay_enrolments"),
+        {"enrolments": re.findall(r'name="enrolments" value="(\d+)"', page)},
+    )
+    client.post(reverse("contributions:pay_bills"), {"notices": daily_notices(resident)})
+    key = client.session["pay_wizard"]["idempotency_key"]
+
+    response = client.post(reverse("contributions:pay_method"), {"method": "mandate", "idempotency_key": key})
+
+    assert "账户余额不足" in response.content.decode()
+    assert Payment.objects.get().status == PaymentStatus.FAILED
+    assert_unpaid(resident)
+    assert client.session["pay_wizard"]["idempotency_key"] != key  # a retry is a new attempt

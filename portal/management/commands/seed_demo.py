@@ -8,6 +8,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
+from bank_sandbox.demo import create_demo_accounts
 from contributions import reference
 from contributions.models import (
     Agency,
@@ -54,6 +55,7 @@ class Command(BaseCommand):
             self.flexible_worker(people["flexible"], today)
             self.resident(people["resident"], today)
             self.payer_with_records(people["records"], today)
+            create_demo_accounts()
         for who, login, password in demo.demo_logins():
             self.stdout.write(f"{login:<10} {password:<12} {who}")
         self.stdout.write(self.style.SUCCESS("演示数据已就绪。"))
