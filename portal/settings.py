@@ -193,6 +193,11 @@ PAYMENT_ORDER_TTL = timedelta(minutes=30)
 # Bank for mandates and debits (mandates.adapters.bank). The default is the simulated banks in bank_sandbox/.
 BANK = {"BACKEND": os.environ.get("BANK_BACKEND", "mandates.adapters.bank.SandboxBank")}
 
+# Certificates: the public address printed in the PDF's verification QR code, and when a request left
+# 制作中 is considered lost and re-enqueued.
+PORTAL_BASE_URL = os.environ.get("PORTAL_BASE_URL", "http://127.0.0.1:8000")
+CERTIFICATE_STUCK_AFTER = timedelta(minutes=int(os.environ.get("CERTIFICATE_STUCK_MINUTES", "10")))
+
 # Image captcha on registration (django-simple-captcha).
 CAPTCHA_LENGTH = 4
 CAPTCHA_IMAGE_SIZE = (120, 40)
@@ -254,6 +259,10 @@ CELERY_BEAT_SCHEDULE = {
         # 入库: paid records get their treasury date three working days after payment (SPEC rule 7).
         "task": "contributions.tasks.settle_treasury",
         "schedule": crontab(hour=1, minute=30),
+    },
+    "requeue-stuck-certificates": {
+        "task": "certificates.tasks.requeue_stuck_certificates",
+        "schedule": crontab(minute="*/5"),
     },
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")

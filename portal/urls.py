@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from certificates import views as certificate_views
 from portal import views
 
 urlpatterns = [
@@ -13,6 +14,8 @@ urlpatterns = [
     path("mandates/", include("mandates.urls")),
     path("contributions/", include("contributions.urls")),
     path("certificates/", include("certificates.urls")),
+    # Printed in every certificate's QR code: public, no login.
+    path("verify/<str:code>/", certificate_views.verify, name="certificate_verify"),
     path("sandbox/unionpay/", include("unionpay_sandbox.urls")),
     path("admin/", admin.site.urls),
 ]
