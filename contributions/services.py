@@ -35,6 +35,7 @@ NOT_ENROLLED = "缴费人不属于灵活就业或城乡居民身份的参保人�
 NOTHING_PAYABLE = "未查询到有效信息"
 WHOLE_NOTICE = "同一征集通知单号的可缴信息必须一起缴费"
 ALREADY_PAID = "所选应缴信息已缴费，请勿重复缴费。"
+IN_BATCH_DEBIT = "所选应缴信息正在批量扣款中，请稍后再试。"
 
 
 class PaymentError(Exception):
@@ -65,7 +66,7 @@ def start_payment(
 
     The same `idempotency_key` returns the same payment. Pending payments holding any of these bills are
     closed first (a card order at the gateway too); if one of them turns out paid, it is settled and this
-    payment is refused.
+    payment is refused. Bills in a pending batch debit (other than this one) are refused.
     """
     notice_numbers = sorted(set(notice_numbers))
     if not notice_numbers:
@@ -124,6 +125,9 @@ def _close_pending_payments(*, person, notice_numbers, keep_key):
         .exclude(idempotency_key=keep_key)
         .distinct()
     )
+    # A batch debit's payment is between its start and the bank's answer: closing it would not stop the debit.
+    if any(payment.channel == PaymentChannel.BATCH_DEBIT for payment in pending):
+        raise PaymentError(IN_BATCH_DEBIT)
     for payment in pending:
         if payment.method == PaymentMethod.CARD:
             result = get_gateway().close_order(payment.order_number)

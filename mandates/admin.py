@@ -3,7 +3,7 @@ from django.contrib import admin, messages
 
 from mandates import services
 from mandates.adapters.bank import BANKS, validate_account_number
-from mandates.models import Mandate, MandateChannel, MandateStatus
+from mandates.models import DebitAttempt, DebitRun, Mandate, MandateChannel, MandateStatus
 from payers.validators import validate_mobile
 from portal.masking import mask_account_number, mask_name
 
@@ -102,3 +102,83 @@ class MandateAdmin(admin.ModelAdmin):
     @admin.action(description="按本人申请撤销（代理银行柜面）")
     def revoke_at_bank_counter(self, request, queryset):
         self._revoke(request, queryset, MandateChannel.BANK_COUNTER)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Records the batch debit writes: staff look, nobody edits."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(DebitRun)
+class DebitRunAdmin(ReadOnlyAdmin):
+    list_display = [
+        "run_date",
+        "status",
+        "mandates_seen",
+        "succeeded",
+        "amount_collected",
+        "insufficient_funds",
+        "failed",
+        "started_at",
+        "finished_at",
+    ]
+    list_filter = ["status", "run_date"]
+    date_hierarchy = "run_date"
+
+
+@admin.register(DebitAttempt)
+class DebitAttemptAdmin(ReadOnlyAdmin):
+    list_display = [
+        "run_date",
+        "payer",
+        "bank_name",
+        "masked_account",
+        "amount",
+        "result",
+        "bank_message",
+        "order_number",
+        "attempted_at",
+    ]
+    list_filter = ["result", "run__run_date", "attempted_at"]
+    list_select_related = ["run", "mandate__person", "payment"]
+    search_fields = ["=mandate__person__id_number", "=payment__order_number"]
+    fields = [
+        "run",
+        "payer",
+        "bank_name",
+        "masked_account",
+        "order_number",
+        "amount",
+        "result",
+        "bank_message",
+        "attempted_at",
+    ]
+    readonly_fields = fields
+
+    @admin.display(description="扣款日", ordering="run__run_date")
+    def run_date(self, attempt):
+        return attempt.run.run_date
+
+    @admin.display(description="缴费人")
+    def payer(self, attempt):
+        return mask_name(attempt.mandate.person.name)
+
+    @admin.display(description="开户银行名称")
+    def bank_name(self, attempt):
+        return attempt.mandate.bank_name
+
+    @admin.display(description="银行账号")
+    def masked_account(self, attempt):
+        return mask_account_number(attempt.mandate.account_number)
+
+    @admin.display(description="订单号", ordering="payment__order_number")
+    def order_number(self, attempt):
+        return attempt.payment.order_number

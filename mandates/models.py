@@ -5,6 +5,7 @@ One active mandate per person (a database constraint); revoked mandates are kept
 """
 
 from django.db import models
+from django.utils import timezone
 
 
 class MandateStatus(models.TextChoices):
@@ -76,3 +77,80 @@ class Mandate(models.Model):
         from mandates.adapters.bank import bank_name
 
         return bank_name(self.bank)
+
+
+class DebitRunStatus(models.TextChoices):
+    RUNNING = "running", "执行中"
+    FINISHED = "finished", "已完成"
+    FAILED = "failed", "执行失败"
+
+
+class DebitRun(models.Model):
+    """
+    批量扣款: one run of the bureau's auto-debit on one deduction day (SPEC rule 9), made by `mandates.batch`.
+
+    One row per day (a unique date) and at most one run in progress (a partial unique index): the
+    database, not a lock file, keeps two workers from debiting at once. The counts are those of its
+    attempts, refreshed as the run goes.
+    """
+
+    run_date = models.DateField("扣款日", unique=True)
+    status = models.CharField(
+        "状态", max_length=10, choices=DebitRunStatus.choices, default=DebitRunStatus.RUNNING
+    )
+    started_at = models.DateTimeField("开始时间", default=timezone.now)
+    finished_at = models.DateTimeField("结束时间", null=True, blank=True)
+    mandates_seen = models.PositiveIntegerField("扣款户数", default=0)
+    succeeded = models.PositiveIntegerField("成功户数", default=0)
+    insufficient_funds = models.PositiveIntegerField("余额不足户数", default=0)
+    failed = models.PositiveIntegerField("其他失败户数", default=0)
+    amount_collected = models.DecimalField("成功扣款金额", max_digits=14, decimal_places=2, default=0)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "批量扣款"
+        ordering = ["-run_date"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["status"], condition=models.Q(status="running"), name="debit_run_one_running"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.run_date:%Y-%m-%d} {self.get_status_display()}"
+
+
+class DebitResult(models.TextChoices):
+    SUCCEEDED = "succeeded", "扣款成功"
+    INSUFFICIENT_FUNDS = "insufficient_funds", "余额不足"
+    FAILED = "failed", "扣款失败"
+
+
+class DebitAttempt(models.Model):
+    """One mandate debited in one run: the payment it made and what the bank answered."""
+
+    run = models.ForeignKey(
+        DebitRun, verbose_name="批量扣款", on_delete=models.PROTECT, related_name="attempts"
+    )
+    mandate = models.ForeignKey(
+        Mandate, verbose_name="委托扣款协议", on_delete=models.PROTECT, related_name="debit_attempts"
+    )
+    payment = models.OneToOneField(
+        "contributions.Payment",
+        verbose_name="缴费订单",
+        on_delete=models.PROTECT,
+        related_name="debit_attempt",
+    )
+    result = models.CharField("扣款结果", max_length=20, choices=DebitResult.choices)
+    bank_message = models.CharField("银行返回信息", max_length=200, blank=True)
+    amount = models.DecimalField("扣款金额", max_digits=12, decimal_places=2)
+    attempted_at = models.DateTimeField("扣款时间", default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "批量扣款明细"
+        ordering = ["-attempted_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "mandate"], name="debit_attempt_once_per_run"),
+        ]
+
+    def __str__(self):
+        return f"{self.run.run_date:%Y-%m-%d} {self.amount} {self.get_result_display()}"

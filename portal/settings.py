@@ -260,6 +260,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "contributions.tasks.settle_treasury",
         "schedule": crontab(hour=1, minute=30),
     },
+    "batch-debit": {
+        # 批量扣款: on each deduction day (moved past holidays) debit mandate accounts (SPEC rule 9).
+        "task": "mandates.tasks.run_batch_debit_today",
+        "schedule": crontab(hour=6, minute=0),
+    },
     "requeue-stuck-certificates": {
         "task": "certificates.tasks.requeue_stuck_certificates",
         "schedule": crontab(minute="*/5"),

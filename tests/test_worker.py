@@ -2,7 +2,7 @@ import pytest
 
 from portal.tasks import report_health
 
-pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 
 def test_a_real_worker_consumes_the_broker_and_reaches_the_database(celery_worker):

@@ -320,7 +320,7 @@ def test_records_page_lists_payments_and_paid_records(
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks need PostgreSQL")
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_two_simultaneous_settlements_of_one_order_pay_once(flexible):
     from django.db import connections
 
@@ -348,7 +348,7 @@ def test_two_simultaneous_settlements_of_one_order_pay_once(flexible):
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks need PostgreSQL")
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_two_orders_for_the_same_bills_settling_at_once_pay_once(flexible):
     from django.db import connections
 

@@ -200,7 +200,7 @@ def run_at_once(*calls):
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks need PostgreSQL")
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_two_simultaneous_debits_never_overdraw(bank, account):
     results = run_at_once(lambda: debit(bank, "60.00", "D1"), lambda: debit(bank, "60.00", "D2"))
 
@@ -212,7 +212,7 @@ def test_two_simultaneous_debits_never_overdraw(bank, account):
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks need PostgreSQL")
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_the_same_debit_sent_twice_at_once_is_applied_once(bank, account):
     first, second = run_at_once(lambda: debit(bank, "60.00", "D1"), lambda: debit(bank, "60.00", "D1"))
 
