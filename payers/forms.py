@@ -1,6 +1,6 @@
 import re
 
-from captcha.fields import CaptchaField
+from captcha.fields import CaptchaField, CaptchaTextInput
 from django import forms
 from django.contrib.auth import get_user_model, password_validation
 from django.contrib.auth.forms import AuthenticationForm
@@ -84,15 +84,24 @@ class IdentityForm(forms.Form):
         return cleaned
 
 
+def captcha_field():
+    # The answer box needs its own accessible name: crispy renders the field as a fieldset.
+    return CaptchaField(
+        label="图片验证码",
+        widget=CaptchaTextInput(attrs={"aria-label": "图片验证码", "autocomplete": "off"}),
+        error_messages={"invalid": "图片验证码错误，请重新输入"},
+    )
+
+
 class RegistrationIdentityForm(IdentityForm):
-    captcha = CaptchaField(label="图片验证码", error_messages={"invalid": "图片验证码错误，请重新输入"})
+    captcha = captcha_field()
 
 
 class RegistrationCodeForm(IdentityForm):
     registration_code = forms.CharField(
         label="注册码", max_length=20, help_text="在办税服务厅领取的一次性注册码"
     )
-    captcha = CaptchaField(label="图片验证码", error_messages={"invalid": "图片验证码错误，请重新输入"})
+    captcha = captcha_field()
 
 
 class AgreementForm(forms.Form):

@@ -16,10 +16,13 @@ register.filter("mask_account", masking.mask_account_number)
 def business_notice(context, key):
     """
     The 办理须知 modal for `key` (unless the user chose "不再提示"), followed by the scope reminder,
-    which always shows. Usage: {% business_notice "contributions.pay" %}
+    which always shows when a page is opened. A form redisplayed after a POST (its errors) shows
+    neither: the user has read them already. Usage: {% business_notice "contributions.pay" %}
     """
     notice = get_notice(key)
     request = context["request"]
+    if request.method != "GET":
+        return {"skip": True}
     user = request.user
     dismissed = user.is_authenticated and NoticeDismissal.objects.filter(user=user, notice_key=key).exists()
     return {

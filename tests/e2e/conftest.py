@@ -5,7 +5,6 @@ every test at two viewports. A test fails if the page logged a console error, th
 failed.
 """
 
-import importlib
 import io
 import re
 from dataclasses import dataclass, field
@@ -13,7 +12,6 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from django.apps import apps
 from django.core.management import call_command
 
 from tests.e2e.helpers import log_in
@@ -187,18 +185,10 @@ def shot(viewport):
 
 
 @pytest.fixture
-def reference_data(transactional_db):
+def seeded(transactional_db):
     """
-    The reference data migration 0002 loads (agencies, tax offices, levy taxonomy), loaded again:
-    a live-server test is transactional, and the flush after each one empties every table.
-    """
-    migration = importlib.import_module("contributions.migrations.0002_reference_data")
-    migration.load(apps, schema_editor=None)
-
-
-@pytest.fixture
-def seeded(reference_data):
-    """The demo data (`manage.py seed_demo`), committed so the live server sees it."""
+    The demo data (`manage.py seed_demo`, reference data included: a live-server test is transactional
+    and the flush after each one empties every table), committed so the live server sees it."""
     call_command("seed_demo", stdout=io.StringIO())
 
 

@@ -4,6 +4,8 @@ human check, open the collapsed navigation on a phone, look for content wider th
 """
 
 import random
+import re
+import time
 
 from django.urls import reverse
 from playwright.sync_api import expect
@@ -93,3 +95,107 @@ def horizontal_overflow(page):
           };
         }"""
     )
+
+
+# Added for the account and payment journeys ------------------------------------------------------
+
+_SMS_CODE = re.compile(r"验证码：(\d{6})")
+
+
+def submit_login(page, username, password=DEMO_PASSWORD):
+    """
+    Fill the login form on /accounts/login/, pass the slider and press 登录, then wait for the next
+    page — whatever it is (`log_in` insists on leaving the login pages, which a phone login does not:
+    it goes on to /accounts/login/sms/).
+    """
+    page.goto(reverse("payers:login"))
+    form = page.locator("main form").filter(has=page.get_by_label("手机号码/证件号码/用户名"))
+    form.get_by_label("手机号码/证件号码/用户名").fill(username)
+    form.get_by_label("密码").fill(password)
+    drag_slider(page)
+    with page.expect_navigation():
+        form.get_by_role("button", name="登录", exact=True).click()
+
+
+def log_out(page):
+    """Press the header's 退出 (opening the collapsed navigation first) and wait for the home page."""
+    reveal_navigation(page)
+    with page.expect_navigation():
+        page.get_by_role("banner").get_by_role("button", name="退出").click()
+    # The header offers 登录 again (collapsed on a phone, so only attached, not visible).
+    expect(page.get_by_role("banner").get_by_role("link", name="登录", include_hidden=True)).to_be_attached()
+
+
+def sms_code(phone):
+    """The code in the latest SMS sent to `phone` (the simulated gateway's outbox, payers.SmsMessage)."""
+    from payers.models import SmsMessage
+
+    message = SmsMessage.objects.filter(phone=phone).first()
+    assert message is not None, f"no SMS was sent to {phone}"
+    found = _SMS_CODE.search(message.body)
+    assert found, f"no code in the SMS to {phone}: {message.body!r}"
+    return found.group(1)
+
+
+def captcha_answer(page):
+    """The answer to the page's image captcha, looked up by the hashkey in its hidden `captcha_0` input."""
+    from captcha.models import CaptchaStore
+
+    hashkey = page.locator("input[name=captcha_0]").input_value()
+    return CaptchaStore.objects.get(hashkey=hashkey).response
+
+
+def focused_label(page):
+    """What the focused element says: its aria-label, its label, its text or its value."""
+    return page.evaluate(
+        """() => {
+          const element = document.activeElement;
+          if (!element || element === document.body) return "";
+          const label = element.labels && element.labels.length ? element.labels[0].innerText : "";
+          return (element.getAttribute("aria-label") || label || element.innerText || element.value || "").trim();
+        }"""
+    )
+
+
+def tab_to(page, text, *, limit=40):
+    """Press Tab until the focused element's label (see `focused_label`) contains `text`."""
+    seen = []
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        label = focused_label(page)
+        if text in label:
+            return label
+        seen.append(label)
+    raise AssertionError(f"Tab never reached {text!r}; focus went through {seen}")
+
+
+def wait_until(check, *, timeout=20.0, interval=0.25, message="condition"):
+    """Poll `check()` (e.g. a database query) until it returns something truthy; fail after `timeout` s."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:g} s waiting for {message}")
+        time.sleep(interval)
+
+
+def log_in_directly(page, username):
+    """
+    Be logged in as `username` without the login page, for journeys about something else: a session
+    made on the server (django.test.Client.force_login), whose cookie is handed to the browser.
+    """
+    from django.conf import settings
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    client = Client()
+    client.force_login(get_user_model().objects.get(username=username))
+    session = client.cookies[settings.SESSION_COOKIE_NAME].value
+    page.context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": session, "url": page.base_url}])
+
+
+def reduce_motion(page):
+    """Ask for reduced motion, so Bootstrap opens and closes its modals without the fade transitions."""
+    page.emulate_media(reduced_motion="reduce")
