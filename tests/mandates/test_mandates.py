@@ -231,3 +231,35 @@ def test_staff_revoke_at_the_persons_request_and_cannot_delete(admin_client, adm
         ).status_code
         == 403
     )
+
+
+def test_rule_8_download_the_letter_as_a_pdf_with_real_chinese_text(citizen):
+    from tests.pdf_helpers import pdf_text
+
+    sign_through_pages(citizen)
+    mandate = Mandate.objects.get()
+
+    response = citizen.get(reverse("mandates:letter_pdf", args=[mandate.pk]))
+
+    assert response["Content-Type"] == "application/pdf"
+    assert response["Content-Disposition"].startswith("attachment;")
+    text = "".join(pdf_text(response.content).split())  # lines wrap anywhere in Chinese text
+    for expected in (
+        "社会保险费扣费授权书",
+        "工商银行",
+        "6222***********7009",
+        "**活",
+        "居民身份证",
+        "授权声明",
+    ):
+        assert expected in text, expected
+    assert ICBC_ACCOUNT not in text
+
+
+def test_rule_8_the_blank_template_downloads_from_the_sign_page(client):
+    from tests.pdf_helpers import pdf_text
+
+    response = client.get(reverse("mandates:blank_template"))
+
+    text = pdf_text(response.content)
+    assert response.status_code == 200 and "社会保险费扣费授权书" in text and "授权人签署" in text
