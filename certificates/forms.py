@@ -47,5 +47,10 @@ def month_end(day):
 class AppliedDateForm(forms.Form):
     """社保缴费证明下载: 申请日期 from–to, the last 7 days by default."""
 
-    applied_from = forms.DateField(label="申请日期起", widget=forms.DateInput(attrs={"type": "date"}))
-    applied_to = forms.DateField(label="申请日期止", widget=forms.DateInput(attrs={"type": "date"}))
+    # <input type="date"> only takes ISO dates, whatever the language's date format.
+    applied_from = forms.DateField(
+        label="申请日期起", widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
+    applied_to = forms.DateField(
+        label="申请日期止", widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )

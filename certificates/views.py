@@ -4,6 +4,7 @@ verification page. The query is kept in the session (it may name another person)
 """
 
 import datetime
+from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -132,9 +133,9 @@ def apply(request):
 def downloads(request):
     """社保缴费证明下载: the account's applications by 申请日期; refreshes itself while any is 制作中."""
     today = timezone.localdate()
-    form = AppliedDateForm(
-        request.GET or {"applied_from": today - datetime.timedelta(days=6), "applied_to": today}
-    )
+    data = {"applied_from": (today - datetime.timedelta(days=6)).isoformat(), "applied_to": today.isoformat()}
+    data.update({name: request.GET[name] for name in data if request.GET.get(name)})
+    form = AppliedDateForm(data)
     certificates = Certificate.objects.none()
     if form.is_valid():
         certificates = selectors.certificates_of(
@@ -144,7 +145,9 @@ def downloads(request):
         )
     page = Paginator(certificates, PAGE_SIZE).get_page(request.GET.get("page"))
     making = any(c.status == CertificateStatus.MAKING for c in page)
-    return render(request, "certificates/downloads.html", {"form": form, "page": page, "making": making})
+    refresh = f"{request.path}?{urlencode({**request.GET.dict(), 'refreshed': '1'})}"
+    context = {"form": form, "page": page, "making": making, "refresh_url": refresh}
+    return render(request, "certificates/downloads.html", context)
 
 
 def _own(request, pk):

@@ -237,6 +237,9 @@ CELERY_BROKER_DIR = VAR_DIR / "celery" / "broker"
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
     CELERY_RESULT_BACKEND = REDIS_URL
+    # An unacknowledged message goes back to the queue after this: longer than any task's countdown (the
+    # gateway notification backs off to 15 minutes), or a delayed task would run twice.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 2 * 3600}
 else:
     CELERY_BROKER_URL = "filesystem://"
     CELERY_BROKER_TRANSPORT_OPTIONS = {

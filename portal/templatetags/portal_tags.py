@@ -1,3 +1,5 @@
+from urllib.parse import urlsplit
+
 from django import template
 
 from portal import masking
@@ -16,12 +18,13 @@ register.filter("mask_account", masking.mask_account_number)
 def business_notice(context, key):
     """
     The 办理须知 modal for `key` (unless the user chose "不再提示"), followed by the scope reminder,
-    which always shows when a page is opened. A form redisplayed after a POST (its errors) shows
-    neither: the user has read them already. Usage: {% business_notice "contributions.pay" %}
+    which always shows when the business is entered. Moving within it (a form redisplayed with its
+    errors, a query's results, a page refreshing itself, the next step) shows neither again: the user
+    has read them. Usage: {% business_notice "contributions.pay" %}
     """
     notice = get_notice(key)
     request = context["request"]
-    if request.method != "GET":
+    if _within_the_business(request):
         return {"skip": True}
     user = request.user
     dismissed = user.is_authenticated and NoticeDismissal.objects.filter(user=user, notice_key=key).exists()
@@ -33,3 +36,17 @@ def business_notice(context, key):
         "next": request.get_full_path(),
         "scope_reminder": SCOPE_REMINDER,
     }
+
+
+def _within_the_business(request):
+    """Whether the request continues in the same part of the site (/certificates/… → /certificates/…)."""
+    if request.method != "GET" or "refreshed" in request.GET:
+        return True
+    referer = urlsplit(request.headers.get("Referer", ""))
+    if not referer.path or (referer.netloc and referer.netloc != request.get_host()):
+        return False
+    return _section(referer.path) == _section(request.path)
+
+
+def _section(path):
+    return path.strip("/").split("/")[0]

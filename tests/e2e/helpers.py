@@ -199,3 +199,44 @@ def log_in_directly(page, username):
 def reduce_motion(page):
     """Ask for reduced motion, so Bootstrap opens and closes its modals without the fade transitions."""
     page.emulate_media(reduced_motion="reduce")
+
+
+# Added for the mandate and certificate journeys --------------------------------------------------
+
+
+def sms_code_for(phone, purpose):
+    """The code in the latest SMS sent to `phone` for `purpose` (payers.CodePurpose: "mandate_sign", ...)."""
+    from payers.models import SmsMessage
+
+    message = SmsMessage.objects.filter(phone=phone, purpose=purpose).first()
+    assert message is not None, f"no SMS for {purpose!r} was sent to {phone}"
+    found = _SMS_CODE.search(message.body)
+    assert found, f"no code in the SMS to {phone}: {message.body!r}"
+    return found.group(1)
+
+
+def pass_notice(page, title):
+    """On a business page: the 《title》办理须知 → 继续办理, then the 提醒 → 确定; no dialog left open."""
+    page.get_by_role("dialog", name=f"《{title}》办理须知").get_by_role("button", name="继续办理").click()
+    page.get_by_role("dialog", name="提醒").get_by_role("button", name="确定").click()
+    expect(page.get_by_role("dialog")).to_have_count(0)
+
+
+def download_pdf(page, trigger):
+    """
+    Run `trigger()` (e.g. clicking a 下载 link), catch the download it starts and return
+    (suggested file name, PDF bytes).
+    """
+    with page.expect_download() as info:
+        trigger()
+    download = info.value
+    assert download.failure() is None, f"the download failed: {download.failure()}"
+    with open(download.path(), "rb") as file:
+        pdf = file.read()
+    assert pdf.startswith(b"%PDF-"), f"{download.suggested_filename} is not a PDF: {pdf[:40]!r}"
+    return download.suggested_filename, pdf
+
+
+def without_spaces(text):
+    """`text` without any white space: Chinese wraps anywhere, so PDF text is compared this way."""
+    return re.sub(r"\s+", "", text)

@@ -158,3 +158,25 @@ def test_entry_page_query_count_is_bounded(client, user, django_assert_max_num_q
         response = client.get(reverse("contributions:pay"))
 
     assert response.status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("referer", "query", "shown"),
+    [
+        ("", "", True),  # typed or bookmarked: entering the business
+        ("http://testserver/", "", True),  # from the home page
+        ("http://testserver/certificates/", "", False),  # a query's results, the next page of it
+        ("http://testserver/certificates/downloads/", "", False),
+        ("", "?refreshed=1", False),  # the downloads page refreshing itself
+        ("http://elsewhere.example/certificates/", "", True),
+    ],
+)
+def test_the_notice_shows_when_entering_the_business_not_when_moving_within_it(
+    client, user, referer, query, shown
+):
+    client.force_login(user)
+
+    page = client.get(reverse("certificates:downloads") + query, HTTP_REFERER=referer).content.decode()
+
+    assert ("办理须知" in page) is shown
+    assert ("不包含企事业单位在职职工人员" in page) is shown
