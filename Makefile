@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check -q
 
-.PHONY: run test lint format migrate seed worker clean
+.PHONY: run test e2e lint format migrate seed worker clean
 
 $(VENV)/.runtime: pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -25,6 +25,10 @@ run: $(VENV)/.runtime
 ## test: install what the tests need and run the whole suite
 test: $(VENV)/.test
 	$(PY) -m pytest
+
+## e2e: the browser journeys only (Playwright driving Debian's chromium; screenshots in docs/screenshots/)
+e2e: $(VENV)/.test
+	$(PY) -m pytest tests/e2e
 
 ## lint: ruff, kept clean
 lint: $(VENV)/.test
