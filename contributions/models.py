@@ -223,6 +223,11 @@ class PaymentChannel(models.TextChoices):
     PORTAL = "portal", "电子税务局"
     TAX_HALL = "tax_hall", "办税服务厅"
     BATCH_DEBIT = "batch_debit", "批量扣款"
+    # 第三方掌上办理渠道 (guide chapter 2): they collect the money and report it through channels_api.
+    SUISHENBAN = "suishenban", "随申办"
+    ALIPAY = "alipay", "支付宝"
+    WECHAT_ICBC = "wechat_icbc", "微信（工银e缴费）"
+    UNIONPAY_APP = "unionpay_app", "云闪付"
 
 
 class PaymentStatus(models.TextChoices):

@@ -20,7 +20,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from contributions import calendar, selectors, services
 from contributions.adapters.gateway import InvalidNotification, get_gateway
 from contributions.forms import EnrolmentChoiceForm, NoticeChoiceForm, PayerForm, PaymentMethodForm
-from contributions.models import BillKind, PayerType, PaymentChannel, PaymentMethod, PaymentStatus
+from contributions.models import BillKind, PaymentChannel, PaymentMethod, PaymentStatus
 from mandates.services import active_mandate
 from payers.models import Person
 
@@ -117,17 +117,8 @@ def pay_bills(request):
         selectors.payable_bills(person, today=timezone.localdate()), enrolment_ids=state["enrolments"]
     )
     if not groups:
-        payer_types = set(
-            selectors.active_enrolments(person, today=timezone.localdate()).values_list(
-                "payer_type", flat=True
-            )
-        )
-        context = {
-            "message": services.NOTHING_PAYABLE,
-            "reasons": NO_BILLS_REASONS,
-            "payer_types": payer_types,
-        }
-        return render(request, "contributions/pay_nothing.html", {**context, "PayerType": PayerType})
+        context = {"message": services.NOTHING_PAYABLE, "reasons": NO_BILLS_REASONS}
+        return render(request, "contributions/pay_nothing.html", context)
     shown = [group for group in groups if group.kind == kind]
     form = NoticeChoiceForm(
         request.POST or None, groups=shown, initial={"notices": [g.notice_number for g in shown]}

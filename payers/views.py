@@ -153,9 +153,8 @@ def register_identity(request):
         else:
             _save_flow(request, "registration", person=person.pk, code=None)
             return redirect("payers:register_account")
-    return render(
-        request, "payers/register_identity.html", {"form": form, "step": 2, "step_labels": ONLINE_STEPS}
-    )
+    context = {"form": form, "title": "在线注册", "step": 2, "step_labels": ONLINE_STEPS}
+    return render(request, "payers/register_form.html", context)
 
 
 @sensitive_post_parameters("id_number", "registration_code")
@@ -173,7 +172,11 @@ def register_with_code(request):
             request.session.pop("registration", None)
             _save_flow(request, "registration", agreed=True, method="code", person=person.pk, code=code.pk)
             return redirect("payers:register_account")
-    return render(request, "payers/register_code.html", {"form": form, "step": 1, "step_labels": CODE_STEPS})
+    return render(
+        request,
+        "payers/register_form.html",
+        {"form": form, "title": "注册码注册", "step": 1, "step_labels": CODE_STEPS},
+    )
 
 
 @never_cache

@@ -12,6 +12,7 @@ from certificates.models import Certificate, CertificateStatus
 from contributions.models import PaidRecord
 from payers.models import Person, User
 from portal import demo
+from tests.certificates.conftest import add_paid_records
 
 pytestmark = pytest.mark.django_db
 RECORDS = next(p for p in demo.PEOPLE if p.key == "records")
@@ -280,19 +281,7 @@ def test_stuck_requests_are_requeued(applicant, no_worker, apply):
 
 def test_the_query_pages_run_a_constant_number_of_queries(applicant, person, django_assert_max_num_queries):
     older, newer = years()
-    record = PaidRecord.objects.filter(enrolment__person=person).first()
-    PaidRecord.objects.bulk_create(
-        PaidRecord(
-            voucher_number=f"V{n:05d}",
-            enrolment=record.enrolment,
-            tax_authority=record.tax_authority,
-            period_start=record.period_start,
-            period_end=record.period_end,
-            treasury_date=record.treasury_date,
-            amount=Decimal("1.00"),
-        )
-        for n in range(200)
-    )
+    record = add_paid_records(person, 200)
     query(applicant, f"{older}-01", f"{newer}-12")
 
     with django_assert_max_num_queries(10):

@@ -9,12 +9,9 @@ from django.utils import timezone
 
 from certificates import services, tasks
 from certificates.models import Certificate, CertificateStatus
-from contributions.models import PaidRecord
 from payers.models import Person, User
-from portal import demo
+from tests.certificates.conftest import RECORDS, certificate_for, records_person
 from tests.pdf_helpers import pdf_text
-
-RECORDS = next(p for p in demo.PEOPLE if p.key == "records")
 
 
 def flat(text):
@@ -24,21 +21,7 @@ def flat(text):
 @pytest.fixture
 def certificate(db, settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
-    call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
-    person = Person.objects.get(id_number=RECORDS.id_number)
-    record = PaidRecord.objects.filter(enrolment__person=person).order_by("period_start").first()
-    records = PaidRecord.objects.filter(enrolment__person=person, tax_authority=record.tax_authority)
-    made = Certificate.objects.create(
-        applicant=User.objects.get(person=person),
-        person=person,
-        period_start=record.period_start,
-        period_end=record.period_end,
-        tax_authority=record.tax_authority,
-        total=sum(r.amount for r in records),
-        verification_code=services.new_verification_code(),
-    )
-    made.records.set(records)
-    return made
+    return certificate_for(records_person())
 
 
 def test_rule_11_the_pdf_has_the_title_sentence_table_total_and_issuer(certificate):

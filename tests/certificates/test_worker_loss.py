@@ -6,26 +6,20 @@ import subprocess
 import sys
 import time
 import uuid
-from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.core.management import call_command
 from django.db import connection
 
-from certificates import services
 from certificates.models import Certificate, CertificateStatus
 from certificates.tasks import make_certificate
-from contributions.models import PaidRecord
-from payers.models import Person, User
-from portal import demo
 from portal.celery import app
+from tests.certificates.conftest import add_paid_records, certificate_for, records_person
 from tests.conftest import database_url_for
 
 ROOT = Path(__file__).resolve().parents[2]
 QUEUE = f"worker-loss-{uuid.uuid4().hex[:6]}"
-RECORDS = next(p for p in demo.PEOPLE if p.key == "records")
 
 pytestmark = [
     pytest.mark.worker,
@@ -84,33 +78,9 @@ def prefork_worker(tmp_path, settings):
 
 
 def big_certificate():
-    call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
-    person = Person.objects.get(id_number=RECORDS.id_number)
-    record = PaidRecord.objects.filter(enrolment__person=person).first()
-    PaidRecord.objects.bulk_create(
-        PaidRecord(
-            voucher_number=f"L{n:06d}",
-            enrolment=record.enrolment,
-            tax_authority=record.tax_authority,
-            period_start=record.period_start,
-            period_end=record.period_end,
-            treasury_date=record.treasury_date,
-            amount=Decimal("1.00"),
-        )
-        for n in range(1200)  # a long certificate: several seconds of rendering
-    )
-    records = PaidRecord.objects.filter(enrolment__person=person, tax_authority=record.tax_authority)
-    certificate = Certificate.objects.create(
-        applicant=User.objects.get(person=person),
-        person=person,
-        period_start=record.period_start,
-        period_end=record.period_end,
-        tax_authority=record.tax_authority,
-        total=sum(r.amount for r in records),
-        verification_code=services.new_verification_code(),
-    )
-    certificate.records.set(records)
-    return certificate
+    person = records_person()
+    add_paid_records(person, 1200, prefix="L")  # a long certificate: several seconds of rendering
+    return certificate_for(person)
 
 
 def test_a_killed_worker_process_does_not_lose_the_certificate(prefork_worker):

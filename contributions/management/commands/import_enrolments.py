@@ -1,5 +1,5 @@
 from contributions.importing import import_enrolments
-from contributions.management import ImportCommand
+from contributions.management.commands._import import ImportCommand
 
 
 class Command(ImportCommand):
