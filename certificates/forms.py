@@ -1,3 +1,4 @@
+import calendar
 import datetime
 
 from django import forms
@@ -40,8 +41,8 @@ class CertificateQueryForm(PayerForm):
 
 
 def month_end(day):
-    following = day.replace(day=28) + datetime.timedelta(days=4)
-    return following - datetime.timedelta(days=following.day)
+    # From the calendar, not by date arithmetic: a month typed as 9999-12 must not overflow into a 500.
+    return day.replace(day=calendar.monthrange(day.year, day.month)[1])
 
 
 class AppliedDateForm(forms.Form):

@@ -19,15 +19,18 @@ from payers.models import IdType
 ID_FORMATS = {
     # H/M + 8 digits (2013 card) or + 10 digits (older booklet numbers).
     IdType.HK_MACAO_PERMIT: (
-        re.compile(r"[HM]\d{8}(\d{2})?"),
+        re.compile(r"[HM][0-9]{8}([0-9]{2})?"),
         "港澳居民来往内地通行证号码应为H或M开头加8位或10位数字",
     ),
     # 8 digits (2015 card) or 10 characters (older booklet numbers).
-    IdType.TAIWAN_PERMIT: (re.compile(r"\d{8}|\d{10}|[A-Z]\d{9}"), "台湾居民来往大陆通行证号码应为8位数字"),
+    IdType.TAIWAN_PERMIT: (
+        re.compile(r"[0-9]{8}|[0-9]{10}|[A-Z][0-9]{9}"),
+        "台湾居民来往大陆通行证号码应为8位数字",
+    ),
     IdType.FOREIGN_PASSPORT: (re.compile(r"[A-Z0-9]{5,17}"), "外国护照号码应为5至17位字母或数字"),
     # Old card: 3-letter country code + 12 digits; 2023 card: 18 characters starting with 9, GB 11643 check.
     IdType.FOREIGN_PERMANENT_RESIDENT: (
-        re.compile(r"[A-Z]{3}\d{12}|9\d{16}[\dX]"),
+        re.compile(r"[A-Z]{3}[0-9]{12}|9[0-9]{16}[0-9X]"),
         "外国人永久居留身份证号码应为15位（3位字母加12位数字）或以9开头的18位号码",
     ),
 }
@@ -42,7 +45,7 @@ def _gb11643_check_digit_ok(number):
 
 
 def validate_resident_id(number):
-    if not re.fullmatch(r"\d{17}[\dX]", number):
+    if not re.fullmatch(r"[0-9]{17}[0-9X]", number):
         raise ValidationError("居民身份证号码应为18位，最后一位可以是数字或X", code="id_format")
     try:
         birth = ric.get_birth_date(number)
@@ -74,7 +77,7 @@ def validate_id_number(id_type, number):
 def validate_mobile(phone):
     """A mainland China mobile number, 11 digits."""
     phone = (phone or "").strip()
-    if not re.fullmatch(r"1\d{10}", phone):
+    if not re.fullmatch(r"1[0-9]{10}", phone):
         raise ValidationError("请输入11位手机号码", code="phone_format")
     parsed = phonenumbers.parse(phone, "CN")
     if not phonenumbers.is_valid_number(parsed) or phonenumbers.number_type(parsed) not in (

@@ -80,10 +80,15 @@ INSTALLED_APPS = [
     "certificates",
     "unionpay_sandbox",
     "bank_sandbox",
+    "rest_framework",
+    "drf_spectacular",
+    "channels_api",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Content-Security-Policy on every response (django-csp; configured with the other security headers).
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -92,6 +97,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "payers.middleware.IdleTimeoutMiddleware",
+    # 12 hours after login at most, however active (SESSION_COOKIE_AGE alone is renewed on every save).
+    "portal.middleware.AbsoluteSessionLifetimeMiddleware",
     # Last, as django-axes requires: turns a lockout into its response.
     "axes.middleware.AxesMiddleware",
 ]
@@ -198,6 +205,17 @@ BANK = {"BACKEND": os.environ.get("BANK_BACKEND", "mandates.adapters.bank.Sandbo
 PORTAL_BASE_URL = os.environ.get("PORTAL_BASE_URL", "http://127.0.0.1:8000")
 CERTIFICATE_STUCK_AFTER = timedelta(minutes=int(os.environ.get("CERTIFICATE_STUCK_MINUTES", "10")))
 
+# Channel API (channels_api/): signed requests, no session or DRF authentication of its own.
+REST_FRAMEWORK = {
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_AUTHENTICATION_CLASSES": [],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "UNAUTHENTICATED_USER": None,
+}
+SPECTACULAR_SETTINGS = {"TITLE": "上海市电子税务局 社保费第三方渠道接口", "VERSION": "1.0.0"}
+# Fernet key(s) encrypting the channels' secrets, comma-separated; derived from SECRET_KEY when unset.
+CHANNEL_SECRET_KEY = os.environ.get("CHANNEL_SECRET_KEY", "")
+
 # Image captcha on registration (django-simple-captcha).
 CAPTCHA_LENGTH = 4
 CAPTCHA_IMAGE_SIZE = (120, 40)
@@ -268,6 +286,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "mandates.tasks.run_batch_debit_today",
         "schedule": crontab(hour=6, minute=0),
     },
+    "purge-channel-api": {
+        # Expired nonces and rate-limit windows of the channel API.
+        "task": "channels_api.tasks.purge_channel_api_state",
+        "schedule": crontab(minute="*/10"),
+    },
     "requeue-stuck-certificates": {
         "task": "certificates.tasks.requeue_stuck_certificates",
         "schedule": crontab(minute="*/5"),
@@ -283,6 +306,29 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# Security headers on every response (tests/security/test_headers.py). The templates carry no inline
+# script or event handler, so scripts come from our own static files only; inline styles stay allowed
+# (the 500 page and a few attributes use them). The sandbox cashier is on our origin; a real gateway on
+# another origin must be added to form-action (CSP_FORM_ACTION_EXTRA), or the browser blocks the
+# redirect to it after the 支付方式 form is posted.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "script-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'", *env_list("CSP_FORM_ACTION_EXTRA", default=[])],
+        "base-uri": ["'self'"],
+        "object-src": ["'none'"],
+    }
+}
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 
 # Production hardening: behind a TLS-terminating proxy that sets X-Forwarded-Proto.
 SESSION_COOKIE_HTTPONLY = True

@@ -16,6 +16,7 @@ urlpatterns = [
     path("certificates/", include("certificates.urls")),
     # Printed in every certificate's QR code: public, no login.
     path("verify/<str:code>/", certificate_views.verify, name="certificate_verify"),
+    path("api/channels/v1/", include("channels_api.urls")),
     path("sandbox/unionpay/", include("unionpay_sandbox.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -35,7 +35,7 @@ class CardForm(forms.Form):
 
     def clean_card_number(self):
         number = self.cleaned_data["card_number"].replace(" ", "")
-        if not (number.isdigit() and 16 <= len(number) <= 19 and luhn_ok(number)):
+        if not (number.isascii() and number.isdigit() and 16 <= len(number) <= 19 and luhn_ok(number)):
             raise forms.ValidationError("银行卡号有误，请核对")
         return number
 

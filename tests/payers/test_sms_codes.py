@@ -105,3 +105,17 @@ def test_at_most_ten_codes_a_day():
         pytest.raises(verification.CodeError, match="已达上限"),
     ):
         verification.send_code(phone=PHONE, purpose=CodePurpose.REGISTER)
+
+
+def test_staff_reading_the_outbox_never_see_a_live_code(admin_client):
+    from django.urls import reverse
+
+    verification.send_code(phone=PHONE, purpose=CodePurpose.RESET_PASSWORD)
+    code = last_code(PHONE)
+    message = SmsMessage.objects.get()
+
+    listing = admin_client.get(reverse("admin:payers_smsmessage_changelist")).content.decode()
+    detail = admin_client.get(reverse("admin:payers_smsmessage_change", args=[message.pk])).content.decode()
+
+    assert "验证码：******" in listing
+    assert code not in listing and code not in detail
