@@ -6,6 +6,8 @@ human check, open the collapsed navigation on a phone, look for content wider th
 import random
 import re
 import time
+from pathlib import Path
+from urllib.parse import urlsplit
 
 from django.urls import reverse
 from playwright.sync_api import expect
@@ -240,3 +242,135 @@ def download_pdf(page, trigger):
 def without_spaces(text):
     """`text` without any white space: Chinese wraps anywhere, so PDF text is compared this way."""
     return re.sub(r"\s+", "", text)
+
+
+# Added for the accessibility checks --------------------------------------------------------------
+
+# axe-core, from the npm registry (see vendor/README.md).
+AXE_SCRIPT = Path(__file__).resolve().parent / "vendor" / "axe.min.js"
+AXE_PATH = "/__e2e__/axe.min.js"  # where pages load it from (no such URL on the server; see _inject_axe)
+# WCAG 2.0, 2.1 and 2.2, levels A and AA.
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22a", "wcag22aa"]
+AXE_BLOCKING_IMPACTS = ("serious", "critical")
+# Rules that must run on every check, whatever a caller disables: form fields have names, text is legible.
+AXE_REQUIRED_RULES = ("label", "select-name", "color-contrast")
+
+_AXE_RUN = """async ([context, tags, disabled]) => {
+  const rules = Object.fromEntries(disabled.map((id) => [id, { enabled: false }]));
+  const results = await axe.run(context === null ? document : context, {
+    runOnly: { type: "tag", values: tags },
+    rules,
+    resultTypes: ["violations"],
+  });
+  const ran = [results.passes, results.violations, results.incomplete, results.inapplicable]
+    .flat().map((rule) => rule.id);
+  const violations = results.violations.map((rule) => ({
+    id: rule.id,
+    impact: rule.impact,
+    help: rule.help,
+    helpUrl: rule.helpUrl,
+    nodes: rule.nodes.map((node) => ({
+      target: node.target.map((part) => [].concat(part).join(" >>> ")),
+      impact: node.impact,
+      summary: node.failureSummary,
+    })),
+  }));
+  return { ran, violations };
+}"""
+
+_UNNAMED_FIELDS = """() => {
+  axe.setup(document);
+  try {
+    const unnamed = [];
+    for (const field of document.querySelectorAll("input, select, textarea")) {
+      if (["hidden", "submit", "button", "reset", "image"].includes(field.type)) continue;
+      if (!axe.commons.dom.isVisibleToScreenReaders(field) || !field.getClientRects().length) continue;
+      const name = axe.commons.text.accessibleTextVirtual(axe.utils.getNodeFromTree(field)).trim();
+      if (!name) unnamed.push(field.outerHTML.slice(0, 160));
+    }
+    return unnamed;
+  } finally {
+    axe.teardown();
+  }
+}"""
+
+
+def _inject_axe(page):
+    """
+    Load axe.min.js into the page, from the page's own origin: the portal's Content-Security-Policy
+    (script-src 'self') blocks an inline <script> (add_script_tag(path=...)), not a same-origin one. The
+    browser context answers AXE_PATH from the vendored file, so the request never reaches the server.
+    """
+    if page.evaluate("typeof window.axe === 'object'"):
+        return
+    if not getattr(page.context, "_e2e_serves_axe", False):
+        page.context.route(
+            f"**{AXE_PATH}",
+            lambda route: route.fulfill(path=AXE_SCRIPT, content_type="text/javascript; charset=utf-8"),
+        )
+        page.context._e2e_serves_axe = True
+    origin = "{0.scheme}://{0.netloc}".format(urlsplit(page.url))
+    page.add_script_tag(url=origin + AXE_PATH)
+
+
+def accessibility_violations(page, context=None, *, disabled=()):
+    """
+    Run axe-core's WCAG 2 A/AA rules on the page (or on `context`: a CSS selector, or an axe context
+    object such as {"exclude": [...]}), injecting the vendored axe.min.js first (no network needed).
+    Returns the violations rated serious or critical, one readable line per rule; [] when there are
+    none. `disabled` switches rules off (false positives only; say why where you do it), never the
+    AXE_REQUIRED_RULES, which are checked to have run.
+    """
+    assert not set(disabled) & set(AXE_REQUIRED_RULES), (
+        f"these rules may not be disabled: {AXE_REQUIRED_RULES}"
+    )
+    _inject_axe(page)
+    results = page.evaluate(_AXE_RUN, [context, AXE_TAGS, list(disabled)])
+    missing = [rule for rule in AXE_REQUIRED_RULES if rule not in results["ran"]]
+    assert not missing, f"axe did not run {missing}"
+    lines = []
+    for rule in results["violations"]:
+        if rule["impact"] not in AXE_BLOCKING_IMPACTS:
+            continue
+        targets = "; ".join(" ".join(node["target"]) for node in rule["nodes"][:8])
+        more = f" (+{len(rule['nodes']) - 8} more)" if len(rule["nodes"]) > 8 else ""
+        detail = rule["nodes"][0]["summary"].replace("\n", " ") if rule["nodes"] else ""
+        lines.append(
+            f"{rule['id']} [{rule['impact']}] {rule['help']} — {targets}{more} — {detail} ({rule['helpUrl']})"
+        )
+    return lines
+
+
+def assert_accessible(page, context=None, *, disabled=(), what=None):
+    """
+    Fail unless axe-core finds no serious or critical WCAG 2 A/AA violation on the page (or in
+    `context`) and every visible form field in it has an accessible name. `what` names the page in the
+    failure message (default: its URL).
+    """
+    problems = accessibility_violations(page, context, disabled=disabled)
+    problems += [f"form field without an accessible name: {field}" for field in unnamed_form_fields(page)]
+    if problems:
+        raise AssertionError(f"{what or page.url}:\n    " + "\n    ".join(problems))
+
+
+def unnamed_form_fields(page):
+    """
+    The visible input/select/textarea elements (buttons aside) that have no accessible name — no
+    <label>, aria-label(ledby) or title — as computed by axe-core; [] when all are named.
+    """
+    _inject_axe(page)
+    return page.evaluate(_UNNAMED_FIELDS)
+
+
+def wait_for_focus_within(page, selector, *, timeout=10.0):
+    """
+    Wait until the focused element is `selector`'s element or inside it (e.g. a modal, once Bootstrap has
+    moved the focus there). Polls with page.evaluate: page.wait_for_function's own polling evaluates a
+    string in the page, which the portal's Content-Security-Policy (no 'unsafe-eval') forbids.
+    """
+    deadline = time.monotonic() + timeout
+    script = "s => { const e = document.querySelector(s); return !!e && e.contains(document.activeElement); }"
+    while not page.evaluate(script, selector):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the focus never moved into {selector} ({timeout:g} s)")
+        page.wait_for_timeout(50)

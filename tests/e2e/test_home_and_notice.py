@@ -3,7 +3,7 @@
 from playwright.sync_api import expect
 
 from portal.models import NoticeDismissal
-from tests.e2e.helpers import horizontal_overflow, log_in, reveal_navigation
+from tests.e2e.helpers import horizontal_overflow, log_in, reveal_navigation, wait_for_focus_within
 
 PAY_PATH = "/contributions/pay/"
 PAY_TILE = "灵活就业及城乡居民社会保险费缴费"
@@ -91,7 +91,7 @@ def test_notice_works_with_the_keyboard_alone(logged_in):
     page = logged_in
     page.goto(PAY_PATH)
     expect(notice(page)).to_be_visible()
-    page.wait_for_function("document.querySelector('[data-portal-notice]').contains(document.activeElement)")
+    wait_for_focus_within(page, "[data-portal-notice]")
 
     reached = []
     for _ in range(12):
@@ -116,7 +116,7 @@ def test_notice_works_with_the_keyboard_alone(logged_in):
 
     expect(notice(page)).to_be_hidden()
     expect(scope_reminder(page)).to_be_visible()
-    page.wait_for_function("document.querySelector('[data-portal-scope]').contains(document.activeElement)")
+    wait_for_focus_within(page, "[data-portal-scope]")
     page.keyboard.press("Escape")
     expect(scope_reminder(page)).to_be_hidden()
 

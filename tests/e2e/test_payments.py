@@ -15,7 +15,14 @@ from playwright.sync_api import expect
 
 from contributions.models import Bill, BillStatus, Payment, PaymentStatus
 from tests.e2e.conftest import VIEWPORTS
-from tests.e2e.helpers import focused_label, log_in_directly, reduce_motion, tab_to, wait_until
+from tests.e2e.helpers import (
+    focused_label,
+    log_in_directly,
+    reduce_motion,
+    tab_to,
+    wait_for_focus_within,
+    wait_until,
+)
 from unionpay_sandbox.models import SandboxOrder
 
 PAY_TILE = "灵活就业及城乡居民社会保险费缴费"
@@ -263,12 +270,12 @@ def test_the_wizard_works_with_the_keyboard_alone(as_linghuo):
     page.goto("/contributions/pay/")
     notice = page.get_by_role("dialog", name=NOTICE_TITLE)
     expect(notice).to_be_visible()
-    page.wait_for_function("document.querySelector('[data-portal-notice]').contains(document.activeElement)")
+    wait_for_focus_within(page, "[data-portal-notice]")
     tab_to(page, "继续办理")
     page.keyboard.press("Enter")
     scope = page.get_by_role("dialog", name="提醒")
     expect(scope).to_be_visible()
-    page.wait_for_function("document.querySelector('[data-portal-scope]').contains(document.activeElement)")
+    wait_for_focus_within(page, "[data-portal-scope]")
     tab_to(page, "确定")
     page.keyboard.press("Enter")
     expect(page.get_by_role("dialog")).to_have_count(0)
