@@ -6,7 +6,6 @@ Staff at the 办税服务厅 take an offline payment in the admin: log in as the
 
 import re
 
-import pytest
 from playwright.sync_api import expect
 
 from contributions.models import Bill, BillKind, BillStatus, Payment, PaymentMethod, PaymentStatus
@@ -18,7 +17,6 @@ DESKTOP = next(viewport for viewport in VIEWPORTS if viewport.id == "desktop")
 AMOUNT = "2349.90"  # the daily notice: the pension and the medical insurance, paid together
 
 
-@pytest.mark.parametrize("viewport", [DESKTOP], ids=[DESKTOP.id], indirect=True)
 def test_staff_take_a_cash_payment_and_print_the_receipt(seeded, page, shot):
     daily = Bill.objects.filter(
         enrolment__person__id_number=FLEXIBLE.id_number, kind=BillKind.DAILY, status=BillStatus.UNPAID
