@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check -q
 
-.PHONY: run test e2e lint format migrate seed worker clean
+.PHONY: run test e2e lint format migrate seed worker clean bench
 
 $(VENV)/.runtime: pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -47,6 +47,10 @@ seed: migrate
 
 worker: $(VENV)/.runtime
 	$(PY) -m celery -A portal worker -l info
+
+## bench: PDF render and page throughput against PostgreSQL (DATABASE_URL), table in docs/performance.md
+bench: $(VENV)/.runtime
+	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/shebao_bench} $(PY) bench/report.py
 
 clean:
 	rm -rf $(VENV) var/celery var/staticfiles
