@@ -157,11 +157,9 @@ def pay_method(request):
     person = _wizard_person(request)
     if person is None or not state.get("notices"):
         return redirect("contributions:pay")
-    groups = [
-        g
-        for g in selectors.notice_groups(selectors.payable_bills(person, today=timezone.localdate()))
-        if g.notice_number in state["notices"]
-    ]
+    groups = selectors.notice_groups(
+        selectors.payable_bills(person, today=timezone.localdate()).filter(notice_number__in=state["notices"])
+    )
     if not groups:
         return redirect("contributions:pay_bills")
     methods = _available_methods(person)

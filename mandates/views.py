@@ -23,7 +23,8 @@ from mandates.models import Mandate, MandateChannel
 from payers import verification
 from payers.forms import SmsCodeForm
 from payers.models import CodePurpose
-from portal.masking import mask_phone
+from payers.views import send_code_and_tell
+from portal.pdf import render_pdf
 
 DRAFT_TTL = 15 * 60
 NO_IDENTITY = "当前账户未关联实名信息，不能签订委托扣款协议。"
@@ -116,12 +117,7 @@ def _send_code_and_verify(request, purpose, next_view):
     if not request.user.phone:
         messages.error(request, NO_PHONE)
         return redirect("mandates:sign")
-    try:
-        verification.send_code(phone=request.user.phone, purpose=purpose)
-    except verification.CodeError as error:
-        messages.error(request, str(error))
-    else:
-        messages.success(request, f"验证码已发送至{mask_phone(request.user.phone)}，5分钟内有效")
+    send_code_and_tell(request, phone=request.user.phone, purpose=purpose)
     return redirect(next_view)
 
 
@@ -220,12 +216,6 @@ def blank_template(request):
     return _pdf_response(
         render_pdf("mandates/letter_pdf.html", {"letter": None}), "社会保险费扣费授权书（模板）.pdf"
     )
-
-
-def render_pdf(template_name, context):
-    from portal.pdf import render_pdf as render
-
-    return render(template_name, context)
 
 
 def _pdf_response(pdf, filename):

@@ -49,8 +49,8 @@ def _save_flow(request, key, **values):
     request.session[key] = state
 
 
-def _sms_step(request, *, phone, purpose):
-    """The 获取验证码 button: send a code, or tell why not."""
+def send_code_and_tell(request, *, phone, purpose):
+    """The 获取验证码 button: send a code, or tell why not (as a message on the next page)."""
     try:
         verification.send_code(phone=phone, purpose=purpose)
     except verification.CodeError as error:
@@ -76,7 +76,7 @@ class LoginView(auth_views.LoginView):
             _save_flow(
                 self.request, "login_sms", user=user.pk, backend=user.backend, next=self.get_success_url()
             )
-            _sms_step(self.request, phone=user.phone, purpose=CodePurpose.LOGIN)
+            send_code_and_tell(self.request, phone=user.phone, purpose=CodePurpose.LOGIN)
             return redirect("payers:login_sms")
         return super().form_valid(form)
 
@@ -92,7 +92,7 @@ def login_sms(request):
     form = SmsCodeForm(request.POST or None)
     if request.method == "POST" and request.POST.get("action") == "send_code":
         form = SmsCodeForm()
-        _sms_step(request, phone=user.phone, purpose=CodePurpose.LOGIN)
+        send_code_and_tell(request, phone=user.phone, purpose=CodePurpose.LOGIN)
     elif form.is_valid():
         try:
             verification.check_code(
@@ -194,7 +194,7 @@ def register_account(request):
         phone_form = AccountForm(request.POST, person=person)
         phone_form.is_valid()
         if "phone" in phone_form.cleaned_data:
-            _sms_step(request, phone=phone_form.cleaned_data["phone"], purpose=CodePurpose.REGISTER)
+            send_code_and_tell(request, phone=phone_form.cleaned_data["phone"], purpose=CodePurpose.REGISTER)
         else:
             messages.error(request, phone_form.errors.get("phone", ["请输入手机号码"])[0])
     elif form.is_valid():
