@@ -7,6 +7,8 @@ One active mandate per person (a database constraint); revoked mandates are kept
 from django.db import models
 from django.utils import timezone
 
+from portal.fields import BlindIndexField, EncryptedCharField
+
 
 class MandateStatus(models.TextChoices):
     ACTIVE = "active", "有效"
@@ -20,12 +22,21 @@ class MandateChannel(models.TextChoices):
     SUISHENBAN = "suishenban", "随申办"
 
 
+class MandateQuerySet(models.QuerySet):
+    def with_account_number(self, number):
+        """Mandates on this bank account: the column is encrypted, so the look-up goes by its blind index."""
+        index = Mandate._meta.get_field("account_number_index").index_of((number or "").replace(" ", ""))
+        return self.filter(account_number_index=index) if index else self.none()
+
+
 class Mandate(models.Model):
     person = models.ForeignKey(
         "payers.Person", verbose_name="缴费人", on_delete=models.PROTECT, related_name="mandates"
     )
     bank = models.CharField("开户银行名称", max_length=10)
-    account_number = models.CharField("银行账号", max_length=19)
+    # Encrypted at rest (portal.fields); the blind index serves look-ups by account number.
+    account_number = EncryptedCharField("银行账号", max_length=19)
+    account_number_index = BlindIndexField("银行账号索引", source="account_number")
     account_name = models.CharField("银行账户名", max_length=50)
     reserved_phone = models.CharField("银行预留手机号码", max_length=11)
     status = models.CharField(
@@ -52,6 +63,8 @@ class Mandate(models.Model):
         blank=True,
     )
     revoke_channel = models.CharField("撤销渠道", max_length=20, choices=MandateChannel.choices, blank=True)
+
+    objects = MandateQuerySet.as_manager()
 
     class Meta:
         verbose_name = verbose_name_plural = "委托扣款协议"

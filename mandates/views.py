@@ -24,9 +24,11 @@ from payers import verification
 from payers.forms import SmsCodeForm
 from payers.models import CodePurpose
 from payers.views import send_code_and_tell
+from portal import fields
 from portal.pdf import render_pdf
 
 DRAFT_TTL = 15 * 60
+DRAFT_CONTEXT = "session.mandate_draft.account_number"
 NO_IDENTITY = "当前账户未关联实名信息，不能签订委托扣款协议。"
 NO_PHONE = "当前账户未绑定手机号码，无法进行短信验证，请先至办税服务厅绑定手机号码。"
 
@@ -59,9 +61,15 @@ class Letter:
 
 def _draft(request):
     draft = request.session.get("mandate_draft")
-    if not draft or time.time() - draft["at"] > DRAFT_TTL:
+    if not draft or time.time() - draft["at"] > DRAFT_TTL or not fields.is_encrypted(draft["account_number"]):
         return None
-    return draft
+    return {**draft, "account_number": fields.decrypt(draft["account_number"], context=DRAFT_CONTEXT)}
+
+
+def _save_draft(request, cleaned):
+    # Sessions are rows in the database too: the account number waits there encrypted, like a mandate's.
+    account = fields.encrypt(cleaned["account_number"], context=DRAFT_CONTEXT)
+    request.session["mandate_draft"] = {**cleaned, "account_number": account, "at": int(time.time())}
 
 
 def _own_mandate(request, pk):
@@ -87,7 +95,7 @@ def sign(request):
         except services.MandateError as error:
             form.add_error(None, str(error))
         else:
-            request.session["mandate_draft"] = {**form.cleaned_data, "at": int(time.time())}
+            _save_draft(request, form.cleaned_data)
             return redirect("mandates:letter")
     return render(request, "mandates/sign.html", {"form": form, "person": person})
 

@@ -201,3 +201,34 @@ class ResetPasswordForm(SetPasswordMixin):
 
     def password_user(self):
         return self.user
+
+
+class PhoneChangeForm(PhoneForm):
+    """修改手机号码: the current password, the new number and the SMS code sent to the new number."""
+
+    field_order = ["current_password", "phone", "code"]
+    current_password = forms.CharField(
+        label="当前登录密码",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+    code = SmsCodeField(help_text="验证码发送至新手机号码")
+
+    def __init__(self, *args, user, **kwargs):
+        self.user = user
+        super().__init__(*args, **kwargs)
+        self.fields["phone"].label = "新手机号码"
+
+    def clean_phone(self):
+        phone = super().clean_phone()
+        if phone == self.user.phone:
+            raise ValidationError("新手机号码与当前绑定的手机号码相同")
+        if get_user_model().objects.filter(phone=phone).exclude(pk=self.user.pk).exists():
+            raise ValidationError("该手机号码已绑定其他账户，请更换")
+        return phone
+
+    def clean_current_password(self):
+        password = self.cleaned_data["current_password"]
+        if not self.user.check_password(password):
+            raise ValidationError("当前登录密码错误", code="wrong_password")
+        return password

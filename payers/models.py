@@ -76,6 +76,7 @@ class CodePurpose(models.TextChoices):
     RESET_PASSWORD = "reset_password", "找回密码"
     MANDATE_SIGN = "mandate_sign", "签订扣款协议"
     MANDATE_REVOKE = "mandate_revoke", "撤销扣款协议"
+    CHANGE_PHONE = "change_phone", "修改手机号码"
 
 
 class VerificationCode(models.Model):

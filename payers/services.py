@@ -110,3 +110,48 @@ def reset_password(*, user, password):
             body="【上海市电子税务局】您的登录密码已重置。如非本人操作，请立即致电12366或至办税服务厅处理。",
             purpose="password_changed",
         )
+
+
+PHONE_TAKEN = "该手机号码已绑定其他账户，请更换"
+
+
+class PhoneChangeError(Exception):
+    """A phone number that cannot be bound; the message is for the user."""
+
+
+def change_phone(*, user, new_phone):
+    """
+    Bind `new_phone` to the account (the caller has checked the password and the SMS code sent to it).
+    The number stays unique across accounts (a database constraint: a race ends in PhoneChangeError).
+    The registry's phone follows when it was the account's. Both numbers get a notice, so an owner
+    who did not make the change hears of it on the phone they still hold.
+    """
+    from portal.masking import mask_phone
+
+    old_phone = user.phone
+    if new_phone == old_phone:
+        raise PhoneChangeError("新手机号码与当前绑定的手机号码相同")
+    User = get_user_model()
+    try:
+        with transaction.atomic():
+            if User.objects.filter(phone=new_phone).exclude(pk=user.pk).exists():
+                raise PhoneChangeError(PHONE_TAKEN)
+            User.objects.filter(pk=user.pk).update(phone=new_phone)
+            if user.person_id and (not user.person.phone or user.person.phone == old_phone):
+                Person.objects.filter(pk=user.person_id).update(phone=new_phone, updated_at=timezone.now())
+    except IntegrityError:
+        raise PhoneChangeError(PHONE_TAKEN) from None
+    user.phone = new_phone
+    when = timezone.localtime().strftime("%Y年%m月%d日%H:%M")
+    if old_phone:
+        send_sms(
+            phone=old_phone,
+            body=f"【上海市电子税务局】您的账户绑定手机号码已于{when}变更为{mask_phone(new_phone)}，本号码不再接收该账户的验证码。如非本人操作，请立即致电12366或至办税服务厅处理。",
+            purpose="phone_changed",
+        )
+    send_sms(
+        phone=new_phone,
+        body=f"【上海市电子税务局】您已于{when}将电子税务局账户的绑定手机号码变更为本号码。如非本人操作，请立即致电12366。",
+        purpose="phone_bound",
+    )
+    return user

@@ -17,6 +17,9 @@ urlpatterns = [
     path("register/done/", views.register_done, name="register_done"),
     path("password/reset/", views.password_reset, name="password_reset"),
     path("password/reset/confirm/", views.password_reset_confirm, name="password_reset_confirm"),
+    path("me/", views.account, name="account"),
+    path("me/phone/", views.change_phone, name="change_phone"),
+    path("me/data/", views.my_data, name="my_data"),
     path("terms/", views.terms, name="terms"),
     path("privacy/", views.privacy, name="privacy"),
 ]

@@ -5,24 +5,31 @@ the session, never in hidden fields the browser could change.
 """
 
 import contextlib
+import json
+import logging
 import time
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import get_user_model, login
+from django.contrib.auth import get_user_model, login, logout
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import content_disposition_header
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_safe
 
-from payers import services, verification
+from payers import export, services, verification
 from payers.forms import (
     AccountForm,
     AgreementForm,
     IdentityForm,
     LoginForm,
+    PhoneChangeForm,
     RegistrationCodeForm,
     RegistrationIdentityForm,
     ResetPasswordForm,
@@ -30,6 +37,8 @@ from payers.forms import (
 )
 from payers.models import CodePurpose, Person
 from portal.masking import mask_phone
+
+logger = logging.getLogger(__name__)
 
 ONLINE_STEPS = ["阅读协议", "验证身份", "设置账户"]
 CODE_STEPS = ["验证身份与注册码", "设置账户"]
@@ -291,3 +300,85 @@ def terms(request):
 @require_safe
 def privacy(request):
     return render(request, "payers/privacy.html")
+
+
+# 个人中心: the account page, 修改手机号码, 下载我的数据 -------------------------------------------------------
+
+
+@login_required
+@require_safe
+def account(request):
+    return render(request, "payers/account.html", {"person": request.user.person})
+
+
+PHONE_PASSWORD_TRIES = 5
+PHONE_PASSWORD_FAILURES = "phone_change_password_failures"  # noqa: S105 (a session key)
+TOO_MANY_PASSWORD_FAILURES = "当前登录密码错误次数过多，为保护您的账户已退出登录，请重新登录后再试。"  # noqa: S105
+
+
+@login_required
+@never_cache
+@sensitive_post_parameters("current_password", "code")
+@require_http_methods(["GET", "POST"])
+def change_phone(request):
+    """
+    修改手机号码: the current password and an SMS code sent to the new number (its own purpose, so a
+    code of another flow is refused). Five wrong passwords end the session: a borrowed session cannot be
+    used to guess the password.
+    """
+    user = request.user
+    form = PhoneChangeForm(request.POST or None, user=user)
+    if request.method == "POST" and request.POST.get("action") == "send_code":
+        form = PhoneChangeForm(initial={"phone": request.POST.get("phone", "")}, user=user)
+        phone_form = PhoneChangeForm(request.POST, user=user)
+        phone_form.is_valid()
+        if "phone" in phone_form.cleaned_data:
+            send_code_and_tell(
+                request, phone=phone_form.cleaned_data["phone"], purpose=CodePurpose.CHANGE_PHONE
+            )
+        else:
+            messages.error(request, phone_form.errors.get("phone", ["请输入新手机号码"])[0])
+    elif form.is_valid():
+        new_phone = form.cleaned_data["phone"]
+        try:
+            verification.check_code(
+                phone=new_phone, purpose=CodePurpose.CHANGE_PHONE, code=form.cleaned_data["code"]
+            )
+            services.change_phone(user=user, new_phone=new_phone)
+        except verification.CodeError as error:
+            form.add_error("code", str(error))
+        except services.PhoneChangeError as error:
+            form.add_error("phone", str(error))
+        else:
+            request.session.pop(PHONE_PASSWORD_FAILURES, None)
+            messages.success(
+                request, f"手机号码已修改为{mask_phone(new_phone)}，原手机号码已收到变更提醒短信"
+            )
+            return redirect("payers:account")
+    elif form.has_error("current_password", "wrong_password"):
+        failures = request.session.get(PHONE_PASSWORD_FAILURES, 0) + 1
+        if failures >= PHONE_PASSWORD_TRIES:
+            logger.warning("phone change: too many wrong passwords for user %s, logged out", user.pk)
+            logout(request)
+            messages.error(request, TOO_MANY_PASSWORD_FAILURES)
+            return redirect("payers:login")
+        request.session[PHONE_PASSWORD_FAILURES] = failures
+    return render(request, "payers/change_phone.html", {"form": form})
+
+
+@login_required
+@never_cache
+@require_http_methods(["GET", "POST"])
+def my_data(request):
+    """下载我的数据: the page says what the file holds; its button (a POST) downloads the JSON."""
+    if request.method == "GET":
+        return render(request, "payers/my_data.html")
+    document = export.personal_data(request.user)
+    # No audit-log model exists yet: the request is logged (the account id only, no personal data).
+    logger.info("personal data export downloaded by user %s", request.user.pk)
+    response = HttpResponse(
+        json.dumps(document, ensure_ascii=False, indent=2), content_type="application/json; charset=utf-8"
+    )
+    filename = f"我的数据-{timezone.localdate():%Y%m%d}.json"
+    response["Content-Disposition"] = content_disposition_header(as_attachment=True, filename=filename)
+    return response

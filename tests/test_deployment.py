@@ -187,6 +187,8 @@ def test_app_services_share_the_image_and_production_settings(services, name):
     # Required from the host's environment, never a key written into the repository.
     assert environment["SECRET_KEY"].startswith("${SECRET_KEY:?"), environment["SECRET_KEY"]
     assert environment.get("ALLOWED_HOSTS")
+    for key in ("FIELD_ENCRYPTION_KEY", "FIELD_BLIND_INDEX_KEY"):
+        assert environment.get(key, "").startswith(f"${{{key}:?"), f"{name} gets no {key} from the host"
 
 
 @pytest.mark.parametrize("name", APP_SERVICES)

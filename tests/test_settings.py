@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from cryptography.fernet import Fernet
 from django.conf import settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -23,12 +24,16 @@ CLEAN = {
         "ALLOWED_HOSTS",
         "DJANGO_ENV",
         "PORTAL_VAR_DIR",
+        "FIELD_ENCRYPTION_KEY",
+        "FIELD_BLIND_INDEX_KEY",
     }
 }
 PRODUCTION = {
     "DJANGO_ENV": "production",
     "SECRET_KEY": secrets.token_urlsafe(64),
     "ALLOWED_HOSTS": "shebao.example.cn",
+    "FIELD_ENCRYPTION_KEY": Fernet.generate_key().decode(),
+    "FIELD_BLIND_INDEX_KEY": Fernet.generate_key().decode(),
 }
 
 SHOW = """
@@ -113,3 +118,24 @@ def test_production_refuses_to_start_without_secret_or_hosts(tmp_path, missing):
 
     assert done.returncode != 0
     assert f"{missing} must be set" in done.stderr
+
+
+@pytest.mark.parametrize("missing", ["FIELD_ENCRYPTION_KEY", "FIELD_BLIND_INDEX_KEY"])
+def test_production_refuses_to_start_without_field_encryption_keys(tmp_path, missing):
+    env = {key: value for key, value in PRODUCTION.items() if key != missing}
+
+    checked = run(["manage.py", "check"], env, tmp_path)
+    migrated = run(["manage.py", "migrate", "--check"], env, tmp_path)
+
+    for done in (checked, migrated):
+        assert done.returncode != 0
+        assert f"{missing} must be set" in done.stderr
+
+
+def test_a_malformed_field_encryption_key_is_refused(tmp_path):
+    env = {**PRODUCTION, "FIELD_ENCRYPTION_KEY": f"{PRODUCTION['FIELD_ENCRYPTION_KEY']},not-a-key"}
+
+    done = run(["manage.py", "check"], env, tmp_path)
+
+    assert done.returncode != 0
+    assert "portal.E012" in done.stderr
