@@ -37,7 +37,9 @@ ID_FORMATS = {
 
 
 def normalize_id_number(number):
-    return re.sub(r"\s+", "", number or "").upper()
+    # Upper-case ASCII letters only: str.upper() turns some other letters into ASCII ones (ſ → S, ı → I,
+    # ﬀ → FF), which would make a number typed with them pass as a different, valid one.
+    return "".join(char.upper() if char.isascii() else char for char in re.sub(r"\s+", "", number or ""))
 
 
 def _gb11643_check_digit_ok(number):

@@ -10,104 +10,17 @@ explain every refusal in Chinese; and never echo an injected tag unescaped.
 Forms: 在线注册 identity, the payment wizard's step 1 for 他人, 委托扣款协议签订 and 证明开具 查询条件.
 """
 
-import re
-
 import pytest
-from captcha.models import CaptchaStore
-from django.apps import apps
 from django.urls import reverse
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from certificates.models import InsuranceFilter
 from mandates.adapters.bank import BANKS
-from payers.models import IdType
-from portal import demo
 from tests.security.conftest import demo_user
+from tests.security.fuzzing import FUZZ, PEOPLE, assert_answered_safely, captcha, field, identity, row_counts
 
 pytestmark = pytest.mark.django_db
-
-FUZZ = settings(
-    max_examples=40,
-    deadline=None,
-    database=None,  # no .hypothesis/ directory in the working tree
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
-INJECTIONS = [
-    "' OR 1=1 --",
-    "'; DROP TABLE payers_person; --",
-    '" OR ""="',
-    "<script>alert(1)</script>",
-    '"><img src=x onerror=alert(1)>',
-    "{{ request.user.password }}{% debug %}",
-    "%(id_number)s %s %n",
-    "../../../../etc/passwd",
-    "\u202egnp.exe\u202c",  # right-to-left override
-    "\u200f\u200b\ufeff",  # RTL mark, zero-width space, BOM
-    "张\x00三",
-    "𠮷野家🀄👨\u200d👩\u200d👧",
-    "３１０１１５１９９００３１５００１７",  # full-width digits
-    "٣١٠١١٥١٩٩٠٠٣١٥٠٠١٧",  # Arabic-Indic digits
-    "\r\nSet-Cookie: x=1",
-]
-ANY_TEXT = st.text(st.characters(codec="utf-8"), max_size=40)  # every code point but lone surrogates
-hostile = st.one_of(
-    st.sampled_from(INJECTIONS),
-    ANY_TEXT,
-    st.text(st.characters(codec="utf-8"), min_size=300, max_size=3000),  # over-long
-    st.builds(lambda a, b: a + b, st.sampled_from(INJECTIONS), ANY_TEXT),
-)
-PEOPLE = demo.PEOPLE
-real_name = st.sampled_from([p.name for p in PEOPLE])
-real_id_number = st.sampled_from([p.id_number for p in PEOPLE] + [PEOPLE[0].id_number.lower() + " "])
-
-
-def field(real):
-    """Mostly hostile, sometimes the real thing, so that the later checks are reached too."""
-    return st.one_of(real, hostile)
-
-
-DOMAIN_APPS = ["payers", "contributions", "mandates", "certificates", "unionpay_sandbox", "bank_sandbox"]
-
-
-def row_counts():
-    return {
-        model._meta.label: model.objects.count()
-        for app in DOMAIN_APPS
-        for model in apps.get_app_config(app).get_models()
-    }
-
-
-CJK = re.compile(r"[\u4e00-\u9fff]")
-
-
-def assert_answered_safely(response, data, rows_before):
-    assert response.status_code in {200, 302}, response.status_code
-    assert row_counts() == rows_before
-    if response.status_code == 200:
-        errors = [str(error) for errors in response.context["form"].errors.values() for error in errors]
-        assert errors, "refused without saying why"
-        assert all(CJK.search(message) for message in errors), errors
-        body = response.content.decode()
-        for value in data.values():
-            if "<script" in value or "<img" in value:
-                assert value not in body
-
-
-def identity(**extra):
-    return st.fixed_dictionaries(
-        {
-            "name": field(real_name),
-            "id_type": field(st.sampled_from(IdType.values)),
-            "id_number": field(real_id_number),
-            **extra,
-        }
-    )
-
-
-def captcha():
-    key = CaptchaStore.generate_key()
-    return {"captcha_0": key, "captcha_1": CaptchaStore.objects.get(hashkey=key).response}
 
 
 @FUZZ
