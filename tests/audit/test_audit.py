@@ -313,6 +313,19 @@ def test_purge_deletes_only_rows_older_than_the_retention(staff_client):
     assert set(AuditEntry.objects.values_list("pk", flat=True)) == {new.pk}
 
 
+def test_beat_purges_the_audit_trail_nightly(staff_client, settings):
+    from audit.tasks import purge_old_audit_entries
+
+    staff_client.get(reverse("admin:payers_person_changelist"))
+    AuditEntry.objects.update(at=timezone.now() - datetime.timedelta(days=3 * 365 + 1))
+    staff_client.get(reverse("admin:payers_person_changelist"))
+    entry = settings.CELERY_BEAT_SCHEDULE["purge-audit"]
+
+    assert entry["task"] == purge_old_audit_entries.name
+    assert purge_old_audit_entries.apply().get() == 1
+    assert AuditEntry.objects.count() == 1
+
+
 def test_purge_says_its_default_retention():
     from audit.management.commands.purge_audit import Command
 
