@@ -3,8 +3,9 @@
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import Q
+from django.db.models import F, Q
 
+from contributions import names
 from contributions.models import Bill, BillStatus, Enrolment, PaidRecord, Payment
 
 BILL_RELATED = ["enrolment__agency", "enrolment__category__item", "enrolment__subcategory", "tax_office"]
@@ -22,12 +23,56 @@ def active_enrolments(person, *, today):
 
 def payable_bills(person, *, today):
     """Unpaid bills of the person that can still be paid today."""
+    return _payable(person, today=today).select_related(*BILL_RELATED)
+
+
+def _payable(person, *, today):
     return (
         Bill.objects.filter(enrolment__person=person, status=BillStatus.UNPAID)
         .filter(Q(payable_until__isnull=True) | Q(payable_until__gte=today))
-        .select_related(*BILL_RELATED)
         .order_by("period_start", "notice_number", "enrolment__category__code")
     )
+
+
+# What step 3's table shows of a bill, read as plain values: no model instances and no select_related,
+# whose join of six tables cost PostgreSQL more to plan than to run (bench/profile_pages.py). The names
+# of the reference rows come from contributions.names; 征收品目 is joined for the order anyway.
+BILL_ROW_FIELDS = {
+    "notice_number": "notice_number",
+    "enrolment_id": "enrolment_id",
+    "kind": "kind",
+    "amount": "amount",
+    "period_start": "period_start",
+    "period_end": "period_end",
+    "contribution_type": "contribution_type",
+    "agency": "enrolment__agency_id",
+    "item": "enrolment__category_id",
+    "category": "enrolment__category__name",
+    "subcategory": "enrolment__subcategory_id",
+    "tax_office": "tax_office_id",
+}
+
+
+class Row(dict):
+    """A row read as values: a dict (the quickest lookup for a template) whose keys are also attributes."""
+
+    def __getattr__(self, name):
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
+def payable_bill_rows(person, *, today, enrolment_ids):
+    """notice_groups(payable_bills(…)) with Rows (BILL_ROW_FIELDS' keys) for Bills: what step 3 shows."""
+    keys = list(BILL_ROW_FIELDS)
+    rows = []
+    for values in _payable(person, today=today).values_list(*BILL_ROW_FIELDS.values()):
+        row = Row(zip(keys, values, strict=True))
+        for kind in ("agency", "item", "subcategory", "tax_office"):
+            row[kind] = names.name(kind, row[kind])
+        rows.append(row)
+    return notice_groups(rows, enrolment_ids=enrolment_ids)
 
 
 @dataclass
@@ -65,14 +110,41 @@ def payments_of(user):
     scope = Q(paid_by=user)
     if user.person_id:
         scope |= Q(person_id=user.person_id)
-    return Payment.objects.filter(scope).select_related("person").order_by("-created_at")
+    return Payment.objects.filter(scope).select_related("person", "refund").order_by("-created_at")
 
 
 def paid_records_of(person):
+    """
+    The person's paid records (缴费明细), newest period first, as dicts of what 缴费记录 shows, with the ids
+    of the agency, the 征收品目 (also for its 征收项目) and the 征收子目: paid_record_names() names them.
+    """
     return (
         PaidRecord.objects.filter(enrolment__person=person)
-        .select_related(
-            "enrolment__agency", "enrolment__category__item", "enrolment__subcategory", "tax_authority"
-        )
         .order_by("-period_start", "-voucher_number")
+        .values(
+            "voucher_number",
+            "period_start",
+            "period_end",
+            "treasury_date",
+            "amount",
+            agency=F("enrolment__agency_id"),
+            personnel_number=F("enrolment__personnel_number"),
+            item=F("enrolment__category_id"),
+            category=F("enrolment__category_id"),
+            subcategory=F("enrolment__subcategory_id"),
+        )
     )
+
+
+def paid_record_names(records):
+    """paid_records_of()'s dicts with the names for the ids, from contributions.names."""
+    return [
+        {
+            **record,
+            "agency": names.name("agency", record["agency"]),
+            "item": names.name("item", record["item"]),
+            "category": names.name("category", record["category"]),
+            "subcategory": names.name("subcategory", record["subcategory"]),
+        }
+        for record in records
+    ]

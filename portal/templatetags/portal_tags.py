@@ -1,6 +1,10 @@
+import functools
 from urllib.parse import urlsplit
 
 from django import template
+from django.conf import settings
+from django.template.loader import render_to_string
+from django.utils.translation import get_language
 
 from portal import masking
 from portal.models import NoticeDismissal
@@ -30,12 +34,30 @@ def business_notice(context, key):
     dismissed = user.is_authenticated and NoticeDismissal.objects.filter(user=user, notice_key=key).exists()
     return {
         "notice": notice,
+        "sections": _sections_html(key, get_language()) if not dismissed else "",
         "show_notice": not dismissed,
         "can_dismiss": user.is_authenticated,
         "dom_id": "notice-" + key.replace(".", "-"),
         "next": request.get_full_path(),
         "scope_reminder": SCOPE_REMINDER,
     }
+
+
+@functools.lru_cache(maxsize=64)
+def _cached_sections(key, language):
+    # `language` only keys the cache: the sections are rendered in the active language.
+    return render_to_string("portal/includes/notice_sections.html", {"notice": get_notice(key)})
+
+
+def _sections_html(key, language):
+    """
+    A notice's sections as HTML, rendered once per process and language: the text is fixed in
+    portal/notices.py, and rendering its paragraphs (twice: the modal and <noscript>) was a large part
+    of each business page's time. Rendered afresh with DEBUG on, so that template edits show at once.
+    """
+    if settings.DEBUG:
+        return _cached_sections.__wrapped__(key, language)
+    return _cached_sections(key, language)
 
 
 def _within_the_business(request):
