@@ -1,11 +1,12 @@
 from django.contrib import admin
 
+from audit.admin import AuditedAdmin
 from bank_sandbox.models import SandboxAccount, SandboxDebit
 from portal.masking import mask_account_number, mask_id_number, mask_name, mask_phone
 
 
 @admin.register(SandboxAccount)
-class SandboxAccountAdmin(admin.ModelAdmin):
+class SandboxAccountAdmin(AuditedAdmin, admin.ModelAdmin):
     list_display = [
         "bank",
         "masked_account_number",
@@ -40,7 +41,7 @@ class SandboxAccountAdmin(admin.ModelAdmin):
 
 
 @admin.register(SandboxDebit)
-class SandboxDebitAdmin(admin.ModelAdmin):
+class SandboxDebitAdmin(AuditedAdmin, admin.ModelAdmin):
     list_display = ["reference", "account", "amount", "result", "created_at"]
     list_filter = ["result"]
     list_select_related = ["account"]

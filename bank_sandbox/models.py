@@ -63,3 +63,26 @@ class SandboxDebit(models.Model):
 
     def __str__(self):
         return f"{self.reference} {self.amount} {self.get_result_display()}"
+
+
+class SandboxRefund(models.Model):
+    """Money a bank gave back for a debit (退款), once per merchant refund number, never more than debited."""
+
+    debit = models.ForeignKey(
+        SandboxDebit, verbose_name="原扣款", on_delete=models.PROTECT, related_name="refunds"
+    )
+    refund_number = models.CharField("商户退款单号", max_length=40, unique=True)
+    amount = models.DecimalField("退款金额", max_digits=12, decimal_places=2)
+    created_at = models.DateTimeField("处理时间", auto_now_add=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "沙箱退款记录"
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(amount__gt=0), name="sandbox_bank_refund_amount_positive"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.refund_number} {self.amount}"

@@ -6,8 +6,11 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html
 
+from audit.admin import AuditedAdmin
+from audit.models import AuditAction
 from contributions import selectors, services
 from contributions.models import (
     COUNTER_METHODS,
@@ -22,6 +25,7 @@ from contributions.models import (
     PaidRecord,
     Payment,
     PaymentStatus,
+    Refund,
     TaxAuthority,
     TaxOffice,
 )
@@ -66,7 +70,7 @@ class PersonMaskedMixin:
 
 
 @admin.register(Enrolment)
-class EnrolmentAdmin(PersonMaskedMixin, admin.ModelAdmin):
+class EnrolmentAdmin(AuditedAdmin, PersonMaskedMixin, admin.ModelAdmin):
     list_display = [
         "payer",
         "payer_type",
@@ -84,7 +88,7 @@ class EnrolmentAdmin(PersonMaskedMixin, admin.ModelAdmin):
 
 
 @admin.register(Bill)
-class BillAdmin(PersonMaskedMixin, admin.ModelAdmin):
+class BillAdmin(AuditedAdmin, PersonMaskedMixin, admin.ModelAdmin):
     list_display = [
         "notice_number",
         "payer",
@@ -121,7 +125,7 @@ class BillAdmin(PersonMaskedMixin, admin.ModelAdmin):
         """Take an offline payment for the notices of the selected bills: whole notices, one payer."""
         if not request.user.has_perm("contributions.add_payment"):
             raise PermissionDenied
-        ids = [int(pk) for pk in request.GET.get("ids", "").split(",") if pk.isdigit()]
+        ids = [int(pk) for pk in request.GET.get("ids", "").split(",") if pk.isascii() and pk.isdigit()]
         selected = Bill.objects.filter(pk__in=ids).select_related("enrolment__person")
         people = {bill.enrolment.person for bill in selected}
         if len(people) != 1:
@@ -151,7 +155,20 @@ class BillAdmin(PersonMaskedMixin, admin.ModelAdmin):
                 self.message_user(
                     request, f"收款成功：订单号 {payment.order_number}，金额 {payment.amount} 元。"
                 )
+                self.audit(
+                    request,
+                    action=AuditAction.COUNTER_PAYMENT,
+                    objects=[bill for group in groups for bill in group.bills],
+                    description=f"{mask_name(person.name)} 订单号 {payment.order_number}，"
+                    f"{payment.get_method_display()} {payment.amount} 元",
+                )
                 return redirect("admin:contributions_payment_receipt", payment.pk)
+        self.audit(
+            request,
+            action=AuditAction.VIEW,
+            objects=[bill for group in groups for bill in group.bills],
+            description=f"办税服务厅收款页 {mask_name(person.name)}",
+        )
         context = {
             **self.admin_site.each_context(request),
             "title": "办税服务厅收款",
@@ -169,7 +186,7 @@ class CounterPaymentForm(forms.Form):
 
 
 @admin.register(Payment)
-class PaymentAdmin(admin.ModelAdmin):
+class PaymentAdmin(AuditedAdmin, admin.ModelAdmin):
     list_display = ["order_number", "payer", "method", "channel", "amount", "status", "created_at", "paid_at"]
     list_filter = ["status", "method", "channel", "created_at"]
     list_select_related = ["person"]
@@ -189,8 +206,11 @@ class PaymentAdmin(admin.ModelAdmin):
         "created_at",
         "paid_at",
         "receipt_link",
+        "refund_button",
     ]
     exclude = ["idempotency_key"]
+    actions = ["refund_selected"]
+    audit_actions = {"refund_selected": AuditAction.REFUND}
 
     @admin.display(description="缴费人")
     def payer(self, payment):
@@ -204,6 +224,33 @@ class PaymentAdmin(admin.ModelAdmin):
             '<a href="{}">打印收款凭证</a>', reverse("admin:contributions_payment_receipt", args=[payment.pk])
         )
 
+    @admin.display(description="退款")
+    def refund_button(self, payment):
+        """A 重复支付待退款 payment gets a 退款 button (a confirmation page); a refunded one says how much, when."""
+        if payment.status == PaymentStatus.REFUND_DUE:
+            return format_html(
+                '<a class="button" href="{}">退款</a>',
+                reverse("admin:contributions_payment_refund", args=[payment.pk]),
+            )
+        refund = Refund.objects.filter(payment=payment).first()
+        if refund is None:
+            return "—"
+        when = f"{timezone.localtime(refund.refunded_at):%Y-%m-%d %H:%M:%S}" if refund.refunded_at else ""
+        return f"{refund.get_status_display()} {refund.amount} 元 {when} {refund.refund_number}".strip()
+
+    @admin.action(description="退款（仅限重复支付待退款的订单）", permissions=["refund"])
+    def refund_selected(self, request, queryset):
+        for payment in queryset.order_by("pk"):
+            try:
+                refund = services.refund_payment(payment=payment, operator=request.user)
+            except services.RefundError as error:
+                self.message_user(request, f"{payment.order_number}：{error}", messages.ERROR)
+            else:
+                self.message_user(request, f"{payment.order_number}：已退款 {refund.amount} 元。")
+
+    def has_refund_permission(self, request):
+        return request.user.has_perm("contributions.refund_payment")
+
     def has_add_permission(self, request):
         return False  # payments are made through the services (portal, counter), never typed in
 
@@ -215,7 +262,39 @@ class PaymentAdmin(admin.ModelAdmin):
 
     def get_urls(self):
         view = self.admin_site.admin_view(self.receipt_view)
-        return [path("<int:pk>/receipt/", view, name="contributions_payment_receipt"), *super().get_urls()]
+        refund = self.admin_site.admin_view(self.refund_view)
+        return [
+            path("<int:pk>/receipt/", view, name="contributions_payment_receipt"),
+            path("<int:pk>/refund/", refund, name="contributions_payment_refund"),
+            *super().get_urls(),
+        ]
+
+    def refund_view(self, request, pk):
+        """退款 of one payment: a confirmation page, then the refund (POST)."""
+        if not self.has_refund_permission(request):
+            raise PermissionDenied
+        payment = get_object_or_404(Payment.objects.select_related("person"), pk=pk)
+        change_url = reverse("admin:contributions_payment_change", args=[payment.pk])
+        if request.method == "POST":
+            try:
+                refund = services.refund_payment(payment=payment, operator=request.user)
+            except services.RefundError as error:
+                self.message_user(request, str(error), messages.ERROR)
+            else:
+                self.message_user(
+                    request, f"退款成功：订单号 {payment.order_number}，退款金额 {refund.amount} 元。"
+                )
+                self.audit(request, action=AuditAction.REFUND, objects=[payment], description="退款")
+            return redirect(change_url)
+        self.audit(request, action=AuditAction.VIEW, objects=[payment], description="退款确认页")
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "退款",
+            "payment": payment,
+            "change_url": change_url,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/contributions/refund_confirm.html", context)
 
     def receipt_view(self, request, pk):
         """A printable receipt (收款凭证) of a succeeded payment."""
@@ -225,6 +304,7 @@ class PaymentAdmin(admin.ModelAdmin):
         records = payment.paid_records.select_related(
             "enrolment__agency", "enrolment__category__item", "enrolment__subcategory", "tax_authority"
         )
+        self.audit(request, action=AuditAction.VIEW, objects=[payment], description="收款凭证")
         context = {
             **self.admin_site.each_context(request),
             "payment": payment,
@@ -234,8 +314,48 @@ class PaymentAdmin(admin.ModelAdmin):
         return TemplateResponse(request, "admin/contributions/receipt.html", context)
 
 
+@admin.register(Refund)
+class RefundAdmin(AuditedAdmin, admin.ModelAdmin):
+    """The refunds made, read only: they are made by the 退款 button or action on a payment."""
+
+    list_display = ["refund_number", "order_number", "payer", "amount", "status", "operator", "refunded_at"]
+    list_filter = ["status", "refunded_at"]
+    list_select_related = ["payment__person", "operator"]
+    search_fields = ["=refund_number", "=payment__order_number", "=gateway_reference"]
+    fields = [
+        "refund_number",
+        "order_number",
+        "payer",
+        "amount",
+        "status",
+        "operator",
+        "gateway_reference",
+        "failure_reason",
+        "created_at",
+        "refunded_at",
+    ]
+    readonly_fields = fields
+
+    @admin.display(description="订单号")
+    def order_number(self, refund):
+        return refund.payment.order_number
+
+    @admin.display(description="缴费人")
+    def payer(self, refund):
+        return mask_name(refund.payment.person.name)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(PaidRecord)
-class PaidRecordAdmin(PersonMaskedMixin, admin.ModelAdmin):
+class PaidRecordAdmin(AuditedAdmin, PersonMaskedMixin, admin.ModelAdmin):
     list_display = [
         "voucher_number",
         "payer",

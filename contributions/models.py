@@ -237,6 +237,8 @@ class PaymentStatus(models.TextChoices):
     CLOSED = "closed", "已关闭"
     # Money arrived for bills another payment had already settled: it must go back to the payer.
     REFUND_DUE = "refund_due", "重复支付待退款"
+    # That money went back to the payer (a Refund row says when, how much and through whom).
+    REFUNDED = "refunded", "已退款"
 
 
 class Payment(models.Model):
@@ -281,6 +283,7 @@ class Payment(models.Model):
     class Meta:
         verbose_name = verbose_name_plural = "缴费订单"
         ordering = ["-created_at"]
+        permissions = [("refund_payment", "可以办理重复支付退款")]
         constraints = [
             models.CheckConstraint(condition=models.Q(amount__gt=0), name="payment_amount_positive"),
             models.CheckConstraint(
@@ -291,6 +294,49 @@ class Payment(models.Model):
 
     def __str__(self):
         return f"{self.order_number} {self.amount}"
+
+
+class RefundStatus(models.TextChoices):
+    PENDING = "pending", "退款处理中"
+    SUCCEEDED = "succeeded", "退款成功"
+    FAILED = "failed", "退款失败"
+
+
+class Refund(models.Model):
+    """
+    退款: the money of a payment paid twice (重复支付待退款) sent back to the payer, through the gateway or
+    bank that took it. One per payment, for its whole amount; its number is the gateway's idempotency key.
+    """
+
+    payment = models.OneToOneField(
+        Payment, verbose_name="缴费订单", on_delete=models.PROTECT, related_name="refund"
+    )
+    refund_number = models.CharField("退款单号", max_length=40, unique=True)
+    amount = models.DecimalField("退款金额", max_digits=12, decimal_places=2)
+    status = models.CharField(
+        "退款状态", max_length=10, choices=RefundStatus.choices, default=RefundStatus.PENDING
+    )
+    operator = models.ForeignKey(
+        "payers.User", verbose_name="办理人员", on_delete=models.PROTECT, related_name="refunds_made"
+    )
+    gateway_reference = models.CharField("退款流水号", max_length=64, blank=True)
+    failure_reason = models.CharField("失败原因", max_length=200, blank=True)
+    created_at = models.DateTimeField("申请时间", auto_now_add=True)
+    refunded_at = models.DateTimeField("退款时间", null=True, blank=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "退款"
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(amount__gt=0), name="refund_amount_positive"),
+            models.CheckConstraint(
+                condition=~models.Q(status="succeeded") | models.Q(refunded_at__isnull=False),
+                name="refund_succeeded_has_refunded_at",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.refund_number} {self.amount}"
 
 
 class PaymentLine(models.Model):

@@ -7,7 +7,9 @@ Guarantees, each with a test:
   positive paid record per bill;
 - settling is idempotent: a replayed notification, a double click or two tabs never pay twice; money
   that arrives for bills already paid marks the payment 重复支付待退款 instead;
-- a failed or abandoned payment leaves its bills payable; a succeeded one is final.
+- a failed or abandoned payment leaves its bills payable; a succeeded one is final;
+- a 重复支付待退款 payment is refunded once, whole, the way the money came (`refund_payment`); a payment
+  whose paid records settled bills is never refunded, and a refunded one is never settled again.
 """
 
 import logging
@@ -17,8 +19,9 @@ from decimal import Decimal
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from contributions.adapters.gateway import get_gateway
+from contributions.adapters.gateway import RefundResult, get_gateway
 from contributions.models import (
+    COUNTER_METHODS,
     Bill,
     BillStatus,
     PaidRecord,
@@ -27,7 +30,10 @@ from contributions.models import (
     PaymentLine,
     PaymentMethod,
     PaymentStatus,
+    Refund,
+    RefundStatus,
 )
+from payers.adapters.sms import send_sms
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +42,14 @@ NOTHING_PAYABLE = "未查询到有效信息"
 WHOLE_NOTICE = "同一征集通知单号的可缴信息必须一起缴费"
 ALREADY_PAID = "所选应缴信息已缴费，请勿重复缴费。"
 IN_BATCH_DEBIT = "所选应缴信息正在批量扣款中，请稍后再试。"
+NOT_REFUNDABLE = "只有“重复支付待退款”的缴费订单可以退款；已缴费入账的订单不支持撤销。"
+REFUND_BY_CHANNEL = "该笔款项由第三方缴费渠道收取，请通知该渠道原路退款。"
+SMS_REFUNDED = (
+    "【上海市电子税务局】您于{day}支付的社会保险费{amount}元（订单号{order_number}）因应缴信息已通过其他方式缴费，"
+    "已原路退回，请注意查收。"
+)
+# A settlement leaves these alone: the money is on record already (to be refunded, or refunded).
+SETTLED = (PaymentStatus.SUCCEEDED, PaymentStatus.REFUND_DUE, PaymentStatus.REFUNDED)
 
 
 class PaymentError(Exception):
@@ -48,6 +62,10 @@ class UnknownOrder(Exception):
 
 class AmountMismatch(Exception):
     pass
+
+
+class RefundError(Exception):
+    """A refund that cannot be made; the message is for staff."""
 
 
 class _BillsTaken(Exception):
@@ -80,8 +98,10 @@ def start_payment(
     today = today or timezone.localdate()
     _close_pending_payments(person=person, notice_numbers=notice_numbers, keep_key=idempotency_key)
     with transaction.atomic():
+        # The bills only (`of=self`), in primary-key order: locking the joined enrolment too made two
+        # payments for overlapping notices of one person deadlock on the enrolment row they share.
         bills = list(
-            Bill.objects.select_for_update()
+            Bill.objects.select_for_update(of=("self",))
             .filter(enrolment__person=person, notice_number__in=notice_numbers)
             .order_by("pk")
         )
@@ -153,7 +173,7 @@ def settle_payment(*, order_number, amount, reference="", paid_at=None):
             payment = Payment.objects.select_for_update().filter(order_number=order_number).first()
             if payment is None:
                 raise UnknownOrder(order_number)
-            if payment.status in (PaymentStatus.SUCCEEDED, PaymentStatus.REFUND_DUE):
+            if payment.status in SETTLED:
                 return payment
             if Decimal(amount) != payment.amount:
                 raise AmountMismatch(f"{order_number}: {amount} != {payment.amount}")
@@ -161,7 +181,7 @@ def settle_payment(*, order_number, amount, reference="", paid_at=None):
             return payment
     except (_BillsTaken, IntegrityError):
         # Another payment settled these bills first: keep the money on record to be refunded.
-        Payment.objects.filter(order_number=order_number).exclude(status=PaymentStatus.SUCCEEDED).update(
+        Payment.objects.filter(order_number=order_number).exclude(status__in=SETTLED).update(
             status=PaymentStatus.REFUND_DUE, gateway_reference=reference, paid_at=paid_at
         )
         logger.warning("payment %s received for bills already paid: refund due", order_number)
@@ -171,8 +191,11 @@ def settle_payment(*, order_number, amount, reference="", paid_at=None):
 def _apply(payment, *, reference, paid_at):
     lines = list(payment.lines.select_related("bill__enrolment", "bill__tax_office"))
     bill_ids = [line.bill_id for line in lines]
-    # The conditional UPDATE locks the rows; a concurrent settlement of other orders for the same bills
-    # waits, then finds them no longer unpaid.
+    # Lock the bills in primary-key order, as start_payment does: an UPDATE alone locks them in the order
+    # it finds them on disk, and two transactions taking overlapping bills in different orders deadlock
+    # (found by tests/contributions/test_money_invariants.py). A concurrent settlement of other orders for
+    # the same bills waits here, then finds them no longer unpaid.
+    list(Bill.objects.select_for_update().filter(pk__in=bill_ids).order_by("pk").values_list("pk"))
     if Bill.objects.filter(pk__in=bill_ids, status=BillStatus.UNPAID).update(status=BillStatus.PAID) != len(
         bill_ids
     ):
@@ -264,3 +287,94 @@ def pay_at_counter(*, person, notice_numbers, method, operator):
     return settle_payment(
         order_number=payment.order_number, amount=payment.amount, reference=f"柜台-{operator.pk}"
     )
+
+
+def refund_payment(*, payment, operator):
+    """
+    退款: give the money of a 重复支付待退款 payment back the way it came — the card gateway, the mandate's
+    bank, or the tax hall's counter — whole and once. The payment becomes 已退款 and the payer gets an SMS.
+
+    Only a 重复支付待退款 payment is refunded: a payment whose paid records settled bills never is (that
+    would unpay them; 支付后不支持撤销). The refund number is the gateway's idempotency key and there is one
+    Refund per payment, so a double click, a retry after a crash or two staff at once move the money once,
+    and never more than was paid. Returns the Refund; raises RefundError (nothing refunded).
+    """
+    with transaction.atomic():
+        payment = Payment.objects.select_for_update().get(pk=payment.pk)
+        if payment.status == PaymentStatus.REFUNDED:
+            return payment.refund
+        if payment.status != PaymentStatus.REFUND_DUE or payment.paid_records.filter(amount__gt=0).exists():
+            raise RefundError(NOT_REFUNDABLE)
+        if payment.channel not in (
+            PaymentChannel.PORTAL,
+            PaymentChannel.TAX_HALL,
+            PaymentChannel.BATCH_DEBIT,
+        ):
+            raise RefundError(REFUND_BY_CHANNEL)
+        refund, _ = Refund.objects.get_or_create(
+            payment=payment,
+            defaults={
+                "refund_number": f"RF{payment.order_number}",
+                "amount": payment.amount,
+                "operator": operator,
+            },
+        )
+        if refund.status == RefundStatus.FAILED:  # staff try again: same number, so still at most once
+            Refund.objects.filter(pk=refund.pk).update(status=RefundStatus.PENDING, operator=operator)
+    # The gateway is called outside any transaction: a row lock is not held over a network call.
+    result = _send_refund(payment, refund, operator=operator)
+    with transaction.atomic():
+        if result.ok:
+            done = (
+                Refund.objects.filter(pk=refund.pk)
+                .exclude(status=RefundStatus.SUCCEEDED)
+                .update(
+                    status=RefundStatus.SUCCEEDED,
+                    gateway_reference=result.reference[:64],
+                    failure_reason="",
+                    refunded_at=timezone.now(),
+                )
+            )
+            Payment.objects.filter(pk=payment.pk, status=PaymentStatus.REFUND_DUE).update(
+                status=PaymentStatus.REFUNDED
+            )
+            if done:
+                _tell_payer_refunded(payment)
+        else:
+            Refund.objects.filter(pk=refund.pk, status=RefundStatus.PENDING).update(
+                status=RefundStatus.FAILED, failure_reason=result.message[:200]
+            )
+    if not result.ok:
+        logger.warning("refund of %s refused: %s", payment.order_number, result.message)
+        raise RefundError(f"退款未成功：{result.message}")
+    refund.refresh_from_db()
+    return refund
+
+
+def _send_refund(payment, refund, *, operator):
+    if payment.method == PaymentMethod.MANDATE:
+        from mandates.adapters.bank import get_bank
+
+        # The mandate debit's bank reference is the order number.
+        return get_bank().refund(
+            reference=payment.order_number, amount=refund.amount, refund_number=refund.refund_number
+        )
+    if payment.method in COUNTER_METHODS:
+        # Taken at the tax hall: the counter gives it back (cash, or a reversal on the same terminal).
+        return RefundResult(refund_number=refund.refund_number, ok=True, reference=f"柜台退款-{operator.pk}")
+    return get_gateway().refund(
+        order_number=payment.order_number, amount=refund.amount, refund_number=refund.refund_number
+    )
+
+
+def _tell_payer_refunded(payment):
+    phone = payment.person.phone
+    if not phone:
+        return
+    day = timezone.localdate(payment.paid_at or payment.created_at)
+    body = SMS_REFUNDED.format(
+        day=f"{day.year}年{day.month}月{day.day}日",
+        amount=f"{payment.amount:.2f}",
+        order_number=payment.order_number,
+    )
+    send_sms(phone=phone, body=body, purpose="refund")

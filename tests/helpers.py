@@ -56,3 +56,58 @@ def last_code(phone):
 
     body = SmsMessage.objects.filter(phone=phone).latest("sent_at", "id").body
     return body.split("验证码：")[1][:6]
+
+
+def run_at_once(*calls, timeout=60):
+    """
+    Run each callable in its own thread, released together by a barrier, each with its own database
+    connections (closed when it ends). Returns what each returned, or the exception it raised, in order.
+    """
+    import threading
+
+    from django.db import connections
+
+    barrier = threading.Barrier(len(calls), timeout=timeout)
+    outcomes = [None] * len(calls)
+
+    def run(index, call):
+        try:
+            barrier.wait()
+            outcomes[index] = call()
+        except Exception as error:  # reported to the test, which decides
+            outcomes[index] = error
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=(i, call)) for i, call in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout)
+    assert not any(thread.is_alive() for thread in threads), "a thread is stuck"
+    return outcomes
+
+
+def log_in_staff(client, user):
+    """
+    Log `client` in as staff the admin lets in: a session verified by the user's confirmed TOTP device
+    (django-otp's session key, as the admin login sets it after a right code), enrolling one if needed.
+    The one way tests reach the admin; the login page itself is tested in tests/test_admin_otp.py.
+    """
+    from django_otp import DEVICE_ID_SESSION_KEY
+
+    from portal import totp
+
+    device = totp.staff_device(user) or totp.enrol(user)
+    client.force_login(user)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+    return client
+
+
+def current_totp_code(user):
+    """The 6-digit code the staff user's authenticator app shows now."""
+    from portal import totp
+
+    return totp.current_code(totp.staff_device(user))

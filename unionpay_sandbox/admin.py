@@ -1,10 +1,11 @@
 from django.contrib import admin
 
+from audit.admin import AuditedAdmin
 from unionpay_sandbox.models import SandboxOrder
 
 
 @admin.register(SandboxOrder)
-class SandboxOrderAdmin(admin.ModelAdmin):
+class SandboxOrderAdmin(AuditedAdmin, admin.ModelAdmin):
     list_display = [
         "order_number",
         "trade_no",

@@ -32,7 +32,7 @@ def post(url, params):
         return response.read().decode()
 
 
-@shared_task(bind=True, max_retries=10)
+@shared_task(bind=True, max_retries=10, ignore_result=True)
 def notify_merchant(self, order_id):
     """Post the result until the merchant answers "success", backing off like real gateways do."""
     order = SandboxOrder.objects.get(pk=order_id)
@@ -44,3 +44,34 @@ def notify_merchant(self, order_id):
     if answer.strip() != "success":
         raise self.retry(countdown=min(5 * 2**self.request.retries, 900))
     SandboxOrder.objects.filter(pk=order.pk).update(notified_at=timezone.now())
+
+
+def send_notification(order_id):
+    """
+    Enqueue the merchant's notification; True if sent. With the broker unreachable the order (already paid)
+    is marked `notify_pending` for resend_pending_notifications, and the cashier still answers normally.
+    """
+    try:
+        notify_merchant.delay(order_id)
+    except Exception:
+        # Not swallowed: logged, and the beat task sends it again once the broker is back.
+        logger.exception(
+            "sandbox: could not reach the broker to notify order %s; left for the resend task", order_id
+        )
+        SandboxOrder.objects.filter(pk=order_id).update(notify_pending=True)
+        return False
+    return True
+
+
+@shared_task(ignore_result=True)
+def resend_pending_notifications():
+    """Beat: the notifications a broker outage kept from being sent; stops at the first that still cannot be."""
+    sent = 0
+    for order_id in (
+        SandboxOrder.objects.filter(notify_pending=True).order_by("pk").values_list("pk", flat=True)
+    ):
+        if not send_notification(order_id):
+            break
+        SandboxOrder.objects.filter(pk=order_id).update(notify_pending=False)
+        sent += 1
+    return sent

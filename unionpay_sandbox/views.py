@@ -14,13 +14,16 @@ from django.views.decorators.http import require_http_methods
 
 from unionpay_sandbox.models import SandboxOrder
 from unionpay_sandbox.signing import signature
-from unionpay_sandbox.tasks import notify_merchant
+from unionpay_sandbox.tasks import send_notification
 
 # Test cards, as a real sandbox publishes them (both pass the Luhn check).
 DECLINED_CARD = "6222020000000000000"
 
 
 def luhn_ok(number):
+    # ASCII digits only: str.isdigit() also accepts ², ６, ٣ …, on which int() fails or which no card has.
+    if not (number.isascii() and number.isdigit()):
+        return False
     digits = [int(d) for d in number]
     checksum = sum(digits[-1::-2]) + sum(sum(divmod(2 * d, 10)) for d in digits[-2::-2])
     return checksum % 10 == 0
@@ -62,7 +65,7 @@ def _charge(order, card_number):
             status=SandboxOrder.Status.PAID, paid_at=timezone.now(), card_last4=card_number[-4:]
         )
         if charged:
-            transaction.on_commit(lambda: notify_merchant.delay(order.pk))
+            transaction.on_commit(lambda: send_notification(order.pk))
     return charged
 
 

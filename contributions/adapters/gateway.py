@@ -2,7 +2,7 @@
 The card-payment gateway the portal talks to, chosen by settings.PAYMENT_GATEWAY["BACKEND"].
 
 `UnionPaySandboxGateway` speaks to the simulated gateway shipped in `unionpay_sandbox/`; a real
-UnionPay adapter implements the same four methods over HTTPS.
+UnionPay adapter implements the same methods over HTTPS.
 """
 
 from dataclasses import dataclass
@@ -12,7 +12,7 @@ from django.conf import settings
 from django.utils.module_loading import import_string
 
 from unionpay_sandbox import api
-from unionpay_sandbox.signing import is_signed
+from unionpay_sandbox.signing import is_signed, signature
 
 
 class InvalidNotification(Exception):
@@ -26,6 +26,16 @@ class GatewayResult:
     amount: Decimal | None = None
     reference: str = ""
     status: str = ""
+
+
+@dataclass(frozen=True)
+class RefundResult:
+    """A refund's outcome: `ok` with the gateway's (or bank's) refund reference, or the reason it was refused."""
+
+    refund_number: str
+    ok: bool
+    reference: str = ""
+    message: str = ""
 
 
 class UnionPaySandboxGateway:
@@ -50,6 +60,23 @@ class UnionPaySandboxGateway:
     def close_order(self, order_number):
         """Close an unpaid order; the result says whether it was in fact paid already."""
         return self._result(api.close_order(merchant_id=self.merchant_id, order_number=order_number))
+
+    def refund(self, *, order_number, amount, refund_number):
+        """
+        Give `amount` of a paid order back to the card, by a signed request. Idempotent by `refund_number`:
+        the same number again returns the first refund and moves no money.
+        """
+        params = {
+            "merchant_id": self.merchant_id,
+            "order_number": order_number,
+            "refund_number": refund_number,
+            "amount": f"{amount:.2f}",
+        }
+        params["signature"] = signature(params, self.key)
+        state = api.refund(params)
+        return RefundResult(
+            refund_number=refund_number, ok=state.ok, reference=state.refund_trade_no, message=state.message
+        )
 
     def verify_notification(self, params):
         """Check signature and merchant of an asynchronous notification; returns its result."""

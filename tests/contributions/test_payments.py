@@ -1,18 +1,15 @@
 """Card payment through the UnionPay sandbox, settlement, and the guarantees of contributions.services."""
 
 import re
-import threading
 from decimal import Decimal
 
 import pytest
-from django.conf import settings
 from django.db import connection
 from django.urls import reverse
 
 from contributions import services
 from contributions.models import (
     Bill,
-    BillKind,
     BillStatus,
     PaidRecord,
     Payment,
@@ -20,66 +17,20 @@ from contributions.models import (
     PaymentStatus,
 )
 from payers.models import User
+from tests.contributions.conftest import (
+    daily_notices,
+    notification,
+    notify,
+    open_gateway_order,
+    racing_twin,
+    signed,
+    start,
+)
+from tests.helpers import run_at_once
 from unionpay_sandbox.models import SandboxOrder
-from unionpay_sandbox.signing import signature
 from unionpay_sandbox.tasks import notification_for
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("not_auto_debit_day")]
-
-
-def daily_notices(person):
-    return sorted(
-        set(
-            Bill.objects.filter(enrolment__person=person, kind=BillKind.DAILY).values_list(
-                "notice_number", flat=True
-            )
-        )
-    )
-
-
-def start(person, **kwargs):
-    return services.start_payment(
-        person=person,
-        notice_numbers=daily_notices(person),
-        method="card",
-        channel=PaymentChannel.PORTAL,
-        **kwargs,
-    )
-
-
-def open_gateway_order(payment):
-    from contributions.adapters.gateway import get_gateway
-
-    url = get_gateway().create_order(
-        order_number=payment.order_number,
-        amount=payment.amount,
-        description="社会保险费",
-        notify_url="http://testserver/contributions/gateway/notify/",
-        return_url=f"http://testserver/contributions/payments/{payment.order_number}/",
-    )
-    return url
-
-
-def signed(**params):
-    params["signature"] = signature(params, settings.PAYMENT_GATEWAY["SIGNING_KEY"])
-    return params
-
-
-def notification(payment, **overrides):
-    params = {
-        "merchant_id": settings.PAYMENT_GATEWAY["MERCHANT_ID"],
-        "order_number": payment.order_number,
-        "trade_no": "T1",
-        "amount": f"{payment.amount:.2f}",
-        "status": "SUCCESS",
-        "paid_at": "",
-        **overrides,
-    }
-    return signed(**params)
-
-
-def notify(client, params):
-    return client.post(reverse("contributions:gateway_notify"), params)
 
 
 def assert_unpaid(person):
@@ -322,26 +273,12 @@ def test_records_page_lists_payments_and_paid_records(
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks need PostgreSQL")
 @pytest.mark.django_db(transaction=True)
 def test_two_simultaneous_settlements_of_one_order_pay_once(flexible):
-    from django.db import connections
-
     payment = start(flexible)
-    barrier = threading.Barrier(2)
-    results = []
 
     def settle():
-        try:
-            barrier.wait()
-            results.append(
-                services.settle_payment(order_number=payment.order_number, amount=payment.amount).status
-            )
-        finally:
-            connections.close_all()
+        return services.settle_payment(order_number=payment.order_number, amount=payment.amount).status
 
-    threads = [threading.Thread(target=settle) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    results = run_at_once(settle, settle)
 
     assert results == [PaymentStatus.SUCCEEDED, PaymentStatus.SUCCEEDED]
     assert PaidRecord.objects.filter(payment=payment).count() == 2
@@ -350,30 +287,17 @@ def test_two_simultaneous_settlements_of_one_order_pay_once(flexible):
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks need PostgreSQL")
 @pytest.mark.django_db(transaction=True)
 def test_two_orders_for_the_same_bills_settling_at_once_pay_once(flexible):
-    from django.db import connections
-
     first = start(flexible, idempotency_key="a")
-    # A second order for the same bills created behind the service's back, as a racing channel might.
-    second = Payment.objects.create(
-        order_number="SB-race", person=flexible, method="card", channel="portal", amount=first.amount
+    second = racing_twin(first, order_number="SB-race")
+
+    outcomes = run_at_once(
+        *[
+            lambda order=order: services.settle_payment(order_number=order.order_number, amount=order.amount)
+            for order in (first, second)
+        ]
     )
-    for line in first.lines.all():
-        second.lines.create(bill=line.bill, amount=line.amount)
-    barrier = threading.Barrier(2)
 
-    def settle(order):
-        try:
-            barrier.wait()
-            services.settle_payment(order_number=order.order_number, amount=order.amount)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=settle, args=[order]) for order in (first, second)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-
+    assert not [outcome for outcome in outcomes if isinstance(outcome, Exception)], outcomes
     statuses = sorted(Payment.objects.filter(pk__in=[first.pk, second.pk]).values_list("status", flat=True))
     assert statuses == [PaymentStatus.REFUND_DUE, PaymentStatus.SUCCEEDED]
     assert PaidRecord.objects.filter(enrolment__person=flexible).count() == 2
