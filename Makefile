@@ -48,7 +48,7 @@ seed: migrate
 worker: $(VENV)/.runtime
 	$(PY) -m celery -A portal worker -l info
 
-## bench: PDF render and page throughput against PostgreSQL (DATABASE_URL), table in docs/performance.md
+## bench: PDF render, pages, certificates, bulk import and batch debit against PostgreSQL (DATABASE_URL), table in docs/performance.md
 bench: $(VENV)/.runtime
 	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/shebao_bench} $(PY) bench/report.py
 

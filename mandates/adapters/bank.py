@@ -2,7 +2,7 @@
 The bank the portal talks to for mandates (委托扣款协议) and debits, chosen by settings.BANK["BACKEND"].
 
 `SandboxBank` speaks to the simulated banks shipped in `bank_sandbox/`; a real adapter (to the banks'
-or the bureau's payment network) implements the same three methods.
+or the bureau's payment network) implements the same methods.
 """
 
 from dataclasses import dataclass
@@ -42,7 +42,7 @@ def bank_name(code):
 
 def validate_account_number(number):
     """A bank card number: 16 to 19 digits, the last one the Luhn check digit."""
-    if not number.isdigit():
+    if not (number.isascii() and number.isdigit()):  # isdigit() alone accepts ², ６, ٣ …
         raise ValidationError("银行账号只能由数字组成", code="not_digits")
     if not 16 <= len(number) <= 19:
         raise ValidationError("银行账号应为16至19位数字", code="length")
@@ -76,6 +76,39 @@ class DebitResult:
         return self.status == DebitStatus.SUCCEEDED
 
 
+@dataclass(frozen=True)
+class RefundResult:
+    refund_number: str
+    ok: bool
+    reference: str = ""  # the bank's reference of the refund
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class DebitRequest:
+    """One line of a batch debit: `reference` is the merchant's, applied at most once by the bank."""
+
+    bank: str
+    account_number: str
+    amount: object  # Decimal
+    reference: str
+
+    def __repr__(self):  # the account number stays out of logs and tracebacks
+        from portal.masking import mask_account_number
+
+        return f"DebitRequest({self.bank}, {mask_account_number(self.account_number)}, {self.amount}, {self.reference})"
+
+
+def debit_many(bank, debits):
+    """`bank.debit_many(debits)`, or one `debit` per request for an adapter without a batch interface."""
+    if hasattr(bank, "debit_many"):
+        return bank.debit_many(debits)
+    return [
+        bank.debit(bank=d.bank, account_number=d.account_number, amount=d.amount, reference=d.reference)
+        for d in debits
+    ]
+
+
 class SandboxBank:
     # bank_sandbox is imported when used, not with this module, so BANKS and the validator work
     # (in forms, in tests) whether or not the sandbox app is installed.
@@ -102,10 +135,32 @@ class SandboxBank:
             api.debit(bank=bank, account_number=account_number, amount=amount, reference=reference)
         )
 
+    def debit_many(self, debits):
+        """
+        A batch of debits in one call (the banks' 批量代扣文件): `debits` is a list of DebitRequest; returns
+        one DebitResult per request, in order, each as `debit` would have returned it (once per reference).
+        """
+        from bank_sandbox import api
+
+        states = api.debit_many([(d.bank, d.account_number, d.amount, d.reference) for d in debits])
+        return [self._result(state) for state in states]
+
     def query_debit(self, reference):
         from bank_sandbox import api
 
         return self._result(api.query_debit(reference))
+
+    def refund(self, *, reference, amount, refund_number):
+        """Give a debit's money back to its account, once per `refund_number`; never more than debited."""
+        from bank_sandbox import api
+
+        state = api.refund(reference=reference, refund_number=refund_number, amount=amount)
+        return RefundResult(
+            refund_number=refund_number,
+            ok=state.ok,
+            reference=refund_number if state.ok else "",
+            message=state.message,
+        )
 
     @staticmethod
     def _result(state):

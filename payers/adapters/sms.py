@@ -18,6 +18,11 @@ class BaseBackend:
     def send(self, *, phone, body, purpose=""):
         raise NotImplementedError
 
+    def send_many(self, messages):
+        """`messages`: (phone, body, purpose) triples; a gateway with a bulk interface overrides this."""
+        for phone, body, purpose in messages:
+            self.send(phone=phone, body=body, purpose=purpose)
+
 
 class OutboxBackend(BaseBackend):
     def send(self, *, phone, body, purpose=""):
@@ -26,6 +31,14 @@ class OutboxBackend(BaseBackend):
         SmsMessage.objects.create(phone=phone, body=body, purpose=purpose)
         if getattr(settings, "SMS_ECHO", False):
             ConsoleBackend().send(phone=phone, body=body, purpose=purpose)
+
+    def send_many(self, messages):
+        from payers.models import SmsMessage
+        from portal.bulk import insert_rows
+
+        insert_rows(SmsMessage, ["phone", "body", "purpose"], messages)
+        if getattr(settings, "SMS_ECHO", False):
+            ConsoleBackend().send_many(messages)
 
 
 class ConsoleBackend(BaseBackend):
@@ -36,3 +49,10 @@ class ConsoleBackend(BaseBackend):
 
 def send_sms(*, phone, body, purpose=""):
     import_string(settings.SMS_BACKEND)().send(phone=phone, body=body, purpose=purpose)
+
+
+def send_sms_many(messages):
+    """Several messages at once, (phone, body, purpose) each: one INSERT for the outbox."""
+    messages = list(messages)
+    if messages:
+        import_string(settings.SMS_BACKEND)().send_many(messages)

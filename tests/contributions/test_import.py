@@ -595,3 +595,34 @@ def test_a_bill_inside_a_pending_payment_cannot_be_changed(billed, tmp_path):
 
     assert not result.ok and any("正在缴费中" in reason for _, reason in result.errors)
     assert Bill.objects.get(pk=bill.pk).amount == bill.amount
+
+
+def test_the_second_pass_rewrites_only_the_chunks_the_first_found_changed(billed, tmp_path, monkeypatch):
+    """The apply pass skips chunks that were all up to date, and still applies the changed ones in full."""
+    monkeypatch.setattr("contributions.importing.CHUNK_ROWS", 10)  # 25 rows: chunks of 10, 10 and 5
+    changed = samples_with(
+        tmp_path,
+        BILLS,
+        [
+            ("2025-01,2025-01,1492.00", "2025-01,2025-01,1500.00"),  # the first chunk
+            ("2025-03,2025-03,920.00", "2025-03,2025-03,930.00"),
+        ],
+    )
+    first = Bill.objects.get(notice_number="3101202501000101", enrolment__category__code="1021001")
+    last = Bill.objects.get(notice_number="3101202503000102", enrolment__category__code="1021101")
+    others = sorted(Bill.objects.exclude(pk__in=[first.pk, last.pk]).values_list())
+    stages = []
+
+    result = import_bills(changed, progress=lambda stage, done, total: stages.append((stage, done)))
+
+    assert (result.created, result.updated, result.unchanged) == (0, 2, 23)
+    first.refresh_from_db()
+    last.refresh_from_db()
+    assert (first.amount, last.amount) == (Decimal("1500.00"), Decimal("930.00"))
+    assert sorted(Bill.objects.exclude(pk__in=[first.pk, last.pk]).values_list()) == others
+    assert stages == [("校验", 10), ("校验", 20), ("校验", 25), ("导入", 10), ("导入", 20), ("导入", 25)]
+
+    again = import_bills(changed, progress=lambda stage, done, total: stages.append((stage, done)))
+
+    assert (again.created, again.updated, again.unchanged) == (0, 0, 25)
+    assert stages[6:] == [("校验", 10), ("校验", 20), ("校验", 25), ("导入", 25)]  # no second pass to make

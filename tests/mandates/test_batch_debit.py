@@ -42,6 +42,7 @@ from mandates.models import DebitAttempt, DebitResult, DebitRun, DebitRunStatus,
 from mandates.services import revoke_mandate, sign_mandate
 from payers.models import Person, SmsMessage, User
 from portal import demo
+from tests.helpers import log_in_staff
 
 pytestmark = pytest.mark.django_db
 
@@ -296,19 +297,19 @@ def test_rule_9_self_service_refuses_bills_in_a_batch_debit_in_flight(people, mo
     flexible = people["flexible"]
     sign(flexible, "flexible")
     notices = sorted(set(daily_bills(flexible).values_list("notice_number", flat=True)))
-    real_debit = SandboxBank.debit
+    real_debit_many = SandboxBank.debit_many
     refusals = []
 
-    def debit_while_the_payer_pays_by_hand(self, **kwargs):
+    def debit_while_the_payer_pays_by_hand(self, debits):
         try:
             start_payment(
                 person=flexible, notice_numbers=notices, method="card", channel=PaymentChannel.PORTAL
             )
         except PaymentError as error:
             refusals.append(str(error))
-        return real_debit(self, **kwargs)
+        return real_debit_many(self, debits)
 
-    monkeypatch.setattr(SandboxBank, "debit", debit_while_the_payer_pays_by_hand)
+    monkeypatch.setattr(SandboxBank, "debit_many", debit_while_the_payer_pays_by_hand)
 
     summary = run_batch_debit()
 
@@ -337,21 +338,22 @@ def test_rule_9_a_crashed_run_resumes_without_debiting_twice(
     sign(flexible, "flexible")
     sign(resident, "resident")
     set_balance("resident", "5000.00")
-    real_debit = SandboxBank.debit
+    real_debit_many = SandboxBank.debit_many
     calls = []
 
-    def crash_on_the_second_mandate(self, **kwargs):
-        calls.append(kwargs["reference"])
+    def crash_on_the_second_mandate(self, debits):
+        calls.append([debit.reference for debit in debits])
         if len(calls) == 2:
             if bank_debited_first:
-                real_debit(self, **kwargs)
+                real_debit_many(self, debits)
             raise crash("银行连接中断")
-        return real_debit(self, **kwargs)
+        return real_debit_many(self, debits)
 
-    monkeypatch.setattr(SandboxBank, "debit", crash_on_the_second_mandate)
-
-    with pytest.raises(crash):
-        run_batch_debit()
+    with monkeypatch.context() as patch:
+        patch.setattr(SandboxBank, "debit_many", crash_on_the_second_mandate)
+        patch.setattr("mandates.batch.PAGE_SIZE", 1)  # one mandate per batch file
+        with pytest.raises(crash):
+            run_batch_debit()
 
     assert DebitRun.objects.get().status == left_as
     assert DebitAttempt.objects.count() == 1
@@ -491,7 +493,7 @@ def test_rule_9_staff_see_runs_and_attempts_masked_in_admin(people, client):
     sign(people["flexible"], "flexible")
     sign(people["resident"], "resident")
     run_batch_debit()
-    client.force_login(User.objects.get(username=demo.STAFF_USERNAME))
+    log_in_staff(client, User.objects.get(username=demo.STAFF_USERNAME))
     attempt = DebitAttempt.objects.filter(result=DebitResult.INSUFFICIENT_FUNDS).get()
 
     pages = [

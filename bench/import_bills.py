@@ -1,0 +1,174 @@
+"""
+Bulk import of bills (应缴信息) against PostgreSQL `COPY` of the same file, in the same run:
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/shebao_bench .venv/bin/python bench/import_bills.py \
+        [--rows 1000000] [--json out.json]
+
+Recreates the database named by DATABASE_URL (dropped first if it exists; left empty and migrated at the
+end), migrates, writes the files with bench/make_bills_csv.py (20 bills per person), imports the
+enrolments (not timed), then times:
+
+- baseline: `COPY … FROM STDIN (FORMAT csv, HEADER)` of bills.csv into an UNLOGGED table with the file's
+  columns and types (psycopg `cursor.copy`, 1 MiB blocks), before and after the imports; the faster
+  one is the baseline;
+- `manage.py import_bills bills.csv` (bench.settings: DEBUG off), in its own process, with its peak RSS;
+- the same command again on the same file: every row unchanged, nothing written.
+
+Prints a table and, with --json, writes the figures for bench/report.py.
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/shebao_bench"
+os.environ.setdefault("DATABASE_URL", DEFAULT_DATABASE_URL)
+os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings"
+
+import psycopg  # noqa: E402
+
+from bench.pages import recreate_database  # noqa: E402
+
+BILLS_PER_PERSON = 20
+COPY_BLOCK = 1 << 20
+COPY_TABLE = """
+CREATE UNLOGGED TABLE bench_copy_bills (
+    notice_number varchar(30) NOT NULL,
+    personnel_number varchar(30) NOT NULL,
+    category_code varchar(20) NOT NULL,
+    period_start varchar(7) NOT NULL,
+    period_end varchar(7) NOT NULL,
+    amount numeric(12, 2) NOT NULL,
+    contribution_type varchar(10) NOT NULL,
+    kind varchar(10) NOT NULL,
+    tax_office_code varchar(20) NOT NULL,
+    payable_until date
+)
+"""
+
+
+def run_measured(args, env):
+    """
+    Run manage.py `args`: (seconds, peak RSS MiB, stdout, CPU seconds), the RSS and CPU time being the
+    child's own (ru_maxrss, ru_utime + ru_stime): on a shared machine its CPU time is steadier than its
+    wall time (the PostgreSQL backend's own CPU time is not in it).
+    """
+    started = time.perf_counter()
+    child = subprocess.Popen(  # noqa: S603
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=None if env.get("BENCH_VERBOSE") else subprocess.DEVNULL,
+        text=True,
+    )
+    stdout = child.stdout.read()
+    child.stdout.close()
+    _, status, usage = os.wait4(child.pid, 0)  # the child's own rusage (Popen.wait would discard it)
+    child.returncode = os.waitstatus_to_exitcode(status)
+    seconds = time.perf_counter() - started
+    if child.returncode:
+        raise SystemExit(f"manage.py {' '.join(args)} failed ({child.returncode}): {stdout}")
+    return seconds, usage.ru_maxrss / 1024, stdout.strip(), usage.ru_utime + usage.ru_stime
+
+
+def copy_baseline(database_url, path):
+    """Seconds to COPY the file into a fresh unlogged table (created and dropped outside the timing)."""
+    with psycopg.connect(database_url, autocommit=True) as connection:
+        connection.execute("DROP TABLE IF EXISTS bench_copy_bills")
+        connection.execute(COPY_TABLE)
+        started = time.perf_counter()
+        with (
+            connection.cursor() as cursor,
+            cursor.copy("COPY bench_copy_bills FROM STDIN (FORMAT csv, HEADER)") as copy,
+            open(path, "rb") as file,
+        ):
+            while block := file.read(COPY_BLOCK):
+                copy.write(block)
+        seconds = time.perf_counter() - started
+        rows = connection.execute("SELECT count(*) FROM bench_copy_bills").fetchone()[0]
+        connection.execute("DROP TABLE bench_copy_bills")
+    return seconds, rows
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", type=int, default=1_000_000, help="bills in the file")
+    parser.add_argument("--json", type=Path, help="write the figures here for bench/report.py")
+    args = parser.parse_args()
+    database_url = os.environ["DATABASE_URL"]
+    if not database_url.startswith("postgres"):
+        raise SystemExit("bench/import_bills.py needs PostgreSQL: set DATABASE_URL")
+
+    recreate_database(database_url)
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "bench.settings"}
+    run_measured(["migrate", "--noinput", "-v", "0"], env)
+    with tempfile.TemporaryDirectory(prefix="shebao-import-") as scratch:
+        folder = Path(scratch)
+        persons = max(1, args.rows // BILLS_PER_PERSON)
+        subprocess.run(  # noqa: S603
+            [sys.executable, "bench/make_bills_csv.py", folder, "--persons", str(persons)]
+            + ["--bills", str(args.rows)],
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
+        )
+        bills = folder / "bills.csv"
+        size_mib = bills.stat().st_size / 1024 / 1024
+        enrolments_s, *_ = run_measured(["import_enrolments", str(folder / "enrolments.csv")], env)
+        print(
+            f"{args.rows:,} bills ({size_mib:.0f} MiB), {persons:,} people; enrolments in {enrolments_s:.1f} s"
+        )
+
+        copy_before, copied = copy_baseline(database_url, bills)
+        if copied != args.rows:
+            raise SystemExit(f"COPY loaded {copied} rows, not {args.rows}")
+        first = run_measured(["import_bills", str(bills), "--no-progress"], env)
+        again = run_measured(["import_bills", str(bills), "--no-progress"], env)
+        copy_after, _ = copy_baseline(database_url, bills)
+    recreate_database(database_url)
+    run_measured(["migrate", "--noinput", "-v", "0"], env)
+
+    copy_s = min(copy_before, copy_after)
+    copy_rps = args.rows / copy_s
+    rows = [
+        ("COPY into an unlogged table (baseline)", copy_s, None, ""),
+        ("import_bills, first import", first[0], first[1], first[2]),
+        ("import_bills, same file again", again[0], again[1], again[2]),
+    ]
+    print(f"COPY: {copy_before:.1f} s before the imports, {copy_after:.1f} s after; baseline = the faster")
+    print(f"{'run':40} {'seconds':>8} {'rows/s':>9} {'ratio':>6} {'peak RSS':>9}")
+    results = []
+    for name, seconds, rss, output in rows:
+        rps = args.rows / seconds
+        rss_text = f"{rss:.0f} MiB" if rss is not None else "-"
+        print(f"{name:40} {seconds:8.1f} {rps:9.0f} {rps / copy_rps:6.2f} {rss_text:>9}")
+        if output:
+            print(f"    {output}")
+        results.append(
+            {"run": name, "seconds": seconds, "rows_per_s": rps, "ratio": rps / copy_rps, "rss_mib": rss}
+        )
+    if args.json:
+        args.json.write_text(
+            json.dumps(
+                {
+                    "rows": args.rows,
+                    "persons": persons,
+                    "file_mib": size_mib,
+                    "copy_seconds": [copy_before, copy_after],
+                    "runs": results,
+                },
+                ensure_ascii=False,
+            )
+        )
+
+
+if __name__ == "__main__":
+    main()
