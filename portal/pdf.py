@@ -7,7 +7,10 @@ Multilingual Plane, HanaMinB for the CJK extensions B–F beyond it (docs/decisi
 Templates extend `portal/pdf/base.html`, which names the two families.
 
 Loading the fonts costs about a second, so it happens once per process: the FontConfiguration, the
-parsed @font-face stylesheet and the URL fetcher are kept and reused by every render. A worker calls
+parsed @font-face stylesheet and the URL fetcher are kept and reused by every render. Most of that second
+was decoding the WOFF2 files (brotli, then fontTools rebuilding the tables); the decoded fonts are the
+same every time, so the first process writes them to PDF_FONT_CACHE_DIR (default VAR_DIR/fonts/, named by
+the WOFF2 file's hash) and every later process reads them from there (`font_bytes`). A worker calls
 `warm_up()` when it starts, to pay that before its first job, and `close()` before it exits: WeasyPrint
 keeps the decoded fonts (45 MB) in a temporary folder per process, which a process ending with
 os._exit (a pool's child) would leave behind. A normal exit closes by itself (atexit).
@@ -18,6 +21,8 @@ URLs in a document resolve like the site's static URLs: `{% static "portal/seal.
 """
 
 import atexit
+import hashlib
+import io
 import logging
 import mimetypes
 import os
@@ -33,6 +38,7 @@ from django.contrib.staticfiles.storage import staticfiles_storage
 from django.core.exceptions import ImproperlyConfigured, SuspiciousFileOperation
 from django.template import engines
 from django.template.loader import render_to_string
+from fontTools.ttLib import woff2
 from weasyprint import CSS, HTML
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher, URLFetcherResponse
@@ -127,9 +133,41 @@ class StaticFilesFetcher(URLFetcher):
             path = find_static(name)
             if path is not None:
                 content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-                return URLFetcherResponse(url, path.read_bytes(), {"Content-Type": content_type})
+                return URLFetcherResponse(url, font_bytes(path), {"Content-Type": content_type})
         # WeasyPrint logs this and leaves the resource out.
         raise ValueError(f"PDF documents only load static files and data: URLs, not {url}")
+
+
+def font_cache_dir():
+    return Path(getattr(settings, "PDF_FONT_CACHE_DIR", None) or Path(settings.VAR_DIR) / "fonts")
+
+
+def font_bytes(path):
+    """
+    A static file's bytes; for a WOFF2 font, the font decoded (what WeasyPrint would decode itself), from
+    the cache when an earlier process has decoded it. Decoding takes over 4 s on a busy machine when two
+    worker processes start together, longer than a Celery pool waits for a new process before killing it.
+    The cache is written whole or not at all (a rename); if it cannot be written, the font is decoded here.
+    """
+    data = path.read_bytes()
+    if data[:4] != b"wOF2":
+        return data
+    cached = font_cache_dir() / f"{path.stem}-{hashlib.sha256(data).hexdigest()[:16]}.otf"
+    try:
+        return cached.read_bytes()
+    except OSError:
+        pass
+    decoded = io.BytesIO()
+    woff2.decompress(io.BytesIO(data), decoded)
+    font = decoded.getvalue()
+    try:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        partial = cached.with_name(f"{cached.name}.{os.getpid()}.partial")
+        partial.write_bytes(font)
+        os.replace(partial, cached)
+    except OSError as error:
+        logger.warning("PDF font cache not written, each process decodes %s itself: %s", path.name, error)
+    return font
 
 
 def font_face_css():

@@ -198,3 +198,61 @@ def test_close_deletes_the_decoded_fonts_and_the_next_render_loads_them_again():
     close()
     assert not folder.exists()
     assert "吉𠮷" in "".join(pdf_text(render_sample(1)).split())
+
+
+def count_woff2_decodes(monkeypatch):
+    from fontTools.ttLib import woff2
+
+    calls = []
+    decompress = woff2.decompress
+
+    def counted(*args, **kwargs):
+        calls.append(args)
+        return decompress(*args, **kwargs)
+
+    monkeypatch.setattr(woff2, "decompress", counted)
+    return calls
+
+
+def test_the_fonts_are_decoded_once_and_later_processes_load_them_from_the_cache(
+    settings, tmp_path, monkeypatch
+):
+    settings.PDF_FONT_CACHE_DIR = tmp_path / "fonts"
+    decodes = count_woff2_decodes(monkeypatch)
+    close()  # as a new worker process: no fonts loaded yet
+    warm_up()
+    assert len(decodes) == 2  # Noto Serif SC and HanaMinB
+    assert sorted(path.name.split("-")[0] for path in settings.PDF_FONT_CACHE_DIR.iterdir()) == [
+        "HanaMinB",
+        "NotoSerifSC",
+    ]
+    first = render_sample(8)
+
+    close()  # the next process
+    warm_up()
+
+    assert len(decodes) == 2  # nothing decoded again
+    assert render_sample(8) == first  # the same PDF, byte for byte, from the cached fonts
+
+
+def test_without_a_writable_font_cache_each_process_decodes_the_fonts_itself(
+    settings, tmp_path, monkeypatch, caplog
+):
+    settings.PDF_FONT_CACHE_DIR = tmp_path / "a-file"
+    settings.PDF_FONT_CACHE_DIR.write_text("not a folder")
+    decodes = count_woff2_decodes(monkeypatch)
+    close()
+
+    with caplog.at_level("WARNING", logger="portal.pdf"):
+        text = "".join(pdf_text(render_sample(1)).split())
+
+    assert "吉𠮷" in text and len(decodes) == 2
+    assert "PDF font cache not written" in caplog.text
+
+
+def test_a_render_logs_no_progress_lines_at_info_level(caplog):
+    # A worker runs at -l info: WeasyPrint's eight "Step n" records per PDF would fill its log.
+    with caplog.at_level("INFO"):
+        html_to_pdf('<html><body><img src="https://example.com/seal.png"><p>缴费证明</p></body></html>')
+    assert not [record for record in caplog.records if record.name == "weasyprint.progress"]
+    assert "at 'https://example.com/seal.png'" in caplog.text  # WeasyPrint's warnings still pass
