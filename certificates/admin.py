@@ -1,12 +1,13 @@
 from django.contrib import admin, messages
 
+from audit.admin import AuditedAdmin
 from certificates import services
 from certificates.models import Certificate
 from portal.masking import mask_name
 
 
 @admin.register(Certificate)
-class CertificateAdmin(admin.ModelAdmin):
+class CertificateAdmin(AuditedAdmin, admin.ModelAdmin):
     list_display = [
         "pk",
         "payer",

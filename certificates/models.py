@@ -49,6 +49,9 @@ class Certificate(models.Model):
     verification_code = models.CharField("验证码", max_length=32, unique=True)
     file = models.FileField("证明文件", upload_to="certificates/%Y/%m/", blank=True)
     failure_reason = models.CharField("失败原因", max_length=200, blank=True)
+    # The broker was unreachable when the request was to be sent to the worker: the requeue beat task
+    # sends it on its next tick, without waiting for CERTIFICATE_STUCK_AFTER.
+    enqueue_pending = models.BooleanField("待提交制作", default=False)
     created_at = models.DateTimeField("申请日期", auto_now_add=True, db_index=True)
     finished_at = models.DateTimeField("制作完成时间", null=True, blank=True)
 

@@ -12,6 +12,7 @@ import secrets
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
@@ -59,9 +60,26 @@ def apply_for_certificate(*, applicant, person, period_start, period_end, insura
 
 
 def enqueue(certificate):
+    transaction.on_commit(lambda: send_to_worker(certificate.pk))
+
+
+def send_to_worker(certificate_id):
+    """
+    Enqueue the rendering; True if sent. With the broker unreachable the request stays 制作中, marked
+    `enqueue_pending` for `requeue_stuck` (the beat's next tick), and the payer's page is unaffected.
+    """
     from certificates.tasks import make_certificate
 
-    transaction.on_commit(lambda: make_certificate.delay(certificate.pk))
+    try:
+        make_certificate.delay(certificate_id)
+    except Exception:
+        # Not swallowed: logged with the request, and the beat sends it again once the broker is back.
+        logger.exception(
+            "certificate %s: could not reach the broker, left for the requeue task", certificate_id
+        )
+        Certificate.objects.filter(pk=certificate_id).update(enqueue_pending=True)
+        return False
+    return True
 
 
 def make_certificate(certificate_id):
@@ -133,15 +151,22 @@ def regenerate(certificate):
 
 
 def requeue_stuck(*, older_than=None):
-    """Re-enqueue requests left 制作中 longer than CERTIFICATE_STUCK_AFTER (a lost message, a dead worker)."""
-    older_than = older_than or settings.CERTIFICATE_STUCK_AFTER
+    """
+    Send again the requests left 制作中: those never sent (the broker was down), at once, and those older
+    than CERTIFICATE_STUCK_AFTER (a lost message, a dead worker). Stops at the first that cannot be sent:
+    the broker is still down, and the rest wait for the next tick. Returns how many were sent.
+    """
+    cutoff = timezone.now() - (older_than or settings.CERTIFICATE_STUCK_AFTER)
     stuck = list(
-        Certificate.objects.filter(
-            status=CertificateStatus.MAKING, created_at__lt=timezone.now() - older_than
-        ).values_list("pk", flat=True)
+        Certificate.objects.filter(status=CertificateStatus.MAKING)
+        .filter(Q(enqueue_pending=True) | Q(created_at__lt=cutoff))
+        .order_by("created_at")
+        .values_list("pk", flat=True)
     )
-    from certificates.tasks import make_certificate
-
+    sent = 0
     for pk in stuck:
-        make_certificate.delay(pk)
-    return len(stuck)
+        if not send_to_worker(pk):
+            break
+        Certificate.objects.filter(pk=pk, enqueue_pending=True).update(enqueue_pending=False)
+        sent += 1
+    return sent

@@ -5,7 +5,11 @@ from certificates import services
 MAX_RETRIES = 4
 
 
-@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=MAX_RETRIES)
+# ignore_result: nobody reads it (the row has the status), and keeping it would make `delay()` wait for the
+# result store too when Redis is down.
+@shared_task(
+    bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=MAX_RETRIES, ignore_result=True
+)
 def make_certificate(self, certificate_id):
     """Render one certificate; retries with back-off, then 制作失败."""
     try:
@@ -17,6 +21,6 @@ def make_certificate(self, certificate_id):
         raise self.retry(exc=error, countdown=5 * 2**self.request.retries) from error
 
 
-@shared_task
+@shared_task(ignore_result=True)
 def requeue_stuck_certificates():
     return services.requeue_stuck()

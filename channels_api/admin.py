@@ -8,6 +8,7 @@ from django.contrib import admin
 from django.template.response import TemplateResponse
 from django.utils.html import format_html
 
+from audit.admin import AuditedAdmin
 from channels_api import credentials
 from channels_api.models import (
     PAYMENT_OPERATIONS,
@@ -100,7 +101,7 @@ class ChannelCredentialAdmin(admin.ModelAdmin):
 
 
 @admin.register(ApiCall)
-class ApiCallAdmin(admin.ModelAdmin):
+class ApiCallAdmin(AuditedAdmin, admin.ModelAdmin):
     list_display = [
         "created_at",
         "channel",
@@ -128,7 +129,7 @@ class ApiCallAdmin(admin.ModelAdmin):
 
 
 @admin.register(ChannelOrder)
-class ChannelOrderAdmin(admin.ModelAdmin):
+class ChannelOrderAdmin(AuditedAdmin, admin.ModelAdmin):
     list_display = ["created_at", "channel", "idempotency_key", "order_link"]
     list_filter = ["channel"]
     search_fields = ["idempotency_key", "payment__order_number"]

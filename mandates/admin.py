@@ -1,6 +1,8 @@
 from django import forms
 from django.contrib import admin, messages
 
+from audit.admin import AuditedAdmin
+from audit.models import AuditAction
 from mandates import services
 from mandates.adapters.bank import BANKS, validate_account_number
 from mandates.models import DebitAttempt, DebitRun, Mandate, MandateChannel, MandateStatus
@@ -46,13 +48,19 @@ class CounterMandateForm(forms.ModelForm):
 
 
 @admin.register(Mandate)
-class MandateAdmin(admin.ModelAdmin):
+class MandateAdmin(AuditedAdmin, admin.ModelAdmin):
     list_display = ["payer", "bank_name", "masked_account", "status", "channel", "signed_at", "revoked_at"]
     list_filter = ["status", "channel", "bank", "signed_at"]
     list_select_related = ["person"]
-    search_fields = ["=person__id_number", "=account_number"]
+    search_fields = ["=person__id_number"]
+    search_help_text = "按证件号码或完整的银行账号查找"
     raw_id_fields = ["person"]
     actions = ["revoke_at_community_centre", "revoke_at_bank_counter"]
+    audit_add_action = AuditAction.MANDATE_SIGN
+    audit_actions = {
+        "revoke_at_community_centre": AuditAction.MANDATE_REVOKE,
+        "revoke_at_bank_counter": AuditAction.MANDATE_REVOKE,
+    }
 
     @admin.display(description="缴费人")
     def payer(self, mandate):
@@ -62,16 +70,31 @@ class MandateAdmin(admin.ModelAdmin):
     def masked_account(self, mandate):
         return mask_account_number(mandate.account_number)
 
+    def get_search_results(self, request, queryset, search_term):
+        # The account number is encrypted: an exact account is found through its blind index.
+        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        number = search_term.replace(" ", "")
+        if number.isdigit() and 16 <= len(number) <= 19:
+            results |= queryset.with_account_number(number)
+        return results, may_have_duplicates
+
     def get_form(self, request, obj=None, **kwargs):
         if obj is None:
             kwargs["form"] = CounterMandateForm
         return super().get_form(request, obj, **kwargs)
 
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return super().get_fields(request, obj)
+        return self.get_readonly_fields(request, obj)
+
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
             return []
-        # History is never edited: a mandate changes only by being revoked.
-        return [field.name for field in Mandate._meta.fields]
+        # History is never edited: a mandate changes only by being revoked. Staff see the account masked.
+        hidden = {"id", "account_number", "account_number_index"}
+        names = [field.name for field in Mandate._meta.fields if field.name not in hidden]
+        return [*names[: names.index("bank") + 1], "masked_account", *names[names.index("bank") + 1 :]]
 
     def save_model(self, request, obj, form, change):
         if change:
@@ -135,7 +158,7 @@ class DebitRunAdmin(ReadOnlyAdmin):
 
 
 @admin.register(DebitAttempt)
-class DebitAttemptAdmin(ReadOnlyAdmin):
+class DebitAttemptAdmin(AuditedAdmin, ReadOnlyAdmin):
     list_display = [
         "run_date",
         "payer",

@@ -4,13 +4,14 @@ from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin
 from django.utils import timezone
 
+from audit.admin import AuditedAdmin
 from payers import services
 from payers.models import Person, RegistrationCode, SmsMessage, User
 from portal.masking import mask_id_number, mask_name, mask_phone
 
 
 @admin.register(Person)
-class PersonAdmin(admin.ModelAdmin):
+class PersonAdmin(AuditedAdmin, admin.ModelAdmin):
     list_display = ["masked_name", "id_type", "masked_id_number", "nationality", "masked_phone"]
     list_filter = ["id_type", "nationality"]
     # Staff look a person up by the full ID number they are shown at the counter; lists stay masked.
@@ -46,7 +47,7 @@ class PersonAdmin(admin.ModelAdmin):
 
 
 @admin.register(User)
-class PortalUserAdmin(UserAdmin):
+class PortalUserAdmin(AuditedAdmin, UserAdmin):
     list_display = ["username", "masked_name", "masked_phone", "is_staff", "is_active", "last_login"]
     search_fields = ["username", "=phone", "=person__id_number"]
     list_select_related = ["person"]
@@ -66,7 +67,7 @@ class PortalUserAdmin(UserAdmin):
 
 
 @admin.register(RegistrationCode)
-class RegistrationCodeAdmin(admin.ModelAdmin):
+class RegistrationCodeAdmin(AuditedAdmin, admin.ModelAdmin):
     list_display = ["person", "issued_by", "issued_at", "expires_at", "used_at", "state"]
     list_select_related = ["person", "issued_by"]
     search_fields = ["=person__id_number"]
@@ -84,7 +85,7 @@ class RegistrationCodeAdmin(admin.ModelAdmin):
 
 
 @admin.register(SmsMessage)
-class SmsMessageAdmin(admin.ModelAdmin):
+class SmsMessageAdmin(AuditedAdmin, admin.ModelAdmin):
     """The simulated SMS gateway's outbox."""
 
     list_display = ["sent_at", "masked_phone", "purpose", "masked_body"]

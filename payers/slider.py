@@ -96,7 +96,8 @@ def verify_drag(request, challenge, trace, kind=POINTER):
     _spend_challenge(request, challenge)
     problem = _trace_problem(trace, kind)
     if problem:
-        logger.info("slider trace refused (%s): %s", kind, problem)
+        # `kind` comes from the client: its repr, cut short, so it can neither break the line nor flood it.
+        logger.info("slider trace refused (%.24r): %s", kind, problem)
         raise SliderCheckFailed(problem)
     nonce = secrets.token_urlsafe(16)
     request.session[SESSION_PASS] = nonce

@@ -9,6 +9,10 @@ from dataclasses import dataclass
 DEMO_PASSWORD = "Shebao@2026"  # noqa: S105 (demo data, refused in production)
 STAFF_USERNAME = "admin"
 STAFF_PASSWORD = "Admin@2026!"  # noqa: S105
+# The demo staff account's TOTP key (hex), public like its password: RFC 6238's test key "12345678901234567890",
+# base32 GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ for an authenticator app. `manage.py staff_totp --code admin`
+# prints the current code. The admin login refuses a device with this key in production (portal.admin_site).
+DEMO_STAFF_TOTP_KEY = "3132333435363738393031323334353637383930"
 
 
 @dataclass(frozen=True)
@@ -67,10 +71,18 @@ PEOPLE = [
 
 def demo_logins():
     """(who, login, password) rows for the README and the `make run` banner."""
-    rows = [("税务人员（后台 /admin/）", STAFF_USERNAME, STAFF_PASSWORD)]
+    rows = [("税务人员（后台 /admin/；动态验证码见下）", STAFF_USERNAME, STAFF_PASSWORD)]
     rows += [
         (f"{person.name}：{person.story}", person.username, DEMO_PASSWORD)
         for person in PEOPLE
         if person.username
     ]
     return rows
+
+
+def staff_code_hint():
+    """How to get the demo staff account's current 动态验证码, for the `make run` banner and seed_demo."""
+    return (
+        f"后台动态验证码：.venv/bin/python manage.py staff_totp --code {STAFF_USERNAME}"
+        "（或在身份验证器应用中添加密钥 GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ）"
+    )

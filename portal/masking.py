@@ -3,6 +3,8 @@ Masking of personal data for screens and logs (SPEC rule 15): 姓名 **枝, 证�
 手机号码 180****1234, 银行账号 6222********1234.
 """
 
+import re
+
 
 def mask_name(name):
     """Keep only the last character: 王小枝 → **枝."""
@@ -34,3 +36,24 @@ def mask_account_number(number):
     if len(number) <= 8:
         return "*" * len(number)
     return number[:4] + "*" * (len(number) - 8) + number[-4:]
+
+
+_NUMBER_RUN = re.compile(r"\d{6,}[0-9Xx]?")
+
+
+def mask_numbers_in_text(text):
+    """
+    Mask every run of six or more digits in free text (a search box, an object's label), whatever it is:
+    a mobile number like mask_phone, an ID number (15 or 18 characters) like mask_id_number, anything
+    else like mask_account_number.
+    """
+
+    def mask(match):
+        run = match.group(0)
+        if len(run) == 11 and run.startswith("1") and run.isdigit():
+            return mask_phone(run)
+        if len(run) in (15, 18):
+            return mask_id_number(run)
+        return mask_account_number(run)
+
+    return _NUMBER_RUN.sub(mask, text or "")

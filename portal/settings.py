@@ -6,6 +6,7 @@ and a development secret key generated once into var/. Set DATABASE_URL and REDI
 PostgreSQL and Redis; set DJANGO_ENV=production for the hardened settings (`check --deploy` clean).
 """
 
+import base64
 import hashlib
 import os
 import secrets
@@ -58,11 +59,13 @@ SECRET_KEY = _secret_key()
 DEBUG = env_bool("DEBUG", default=not PRODUCTION)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", default=[] if PRODUCTION else ["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", default=[])
+CSRF_FAILURE_VIEW = "portal.views.csrf_failure"  # a Chinese page with the request's 错误编号
 if PRODUCTION and not ALLOWED_HOSTS:
     raise ImproperlyConfigured("ALLOWED_HOSTS must be set when DJANGO_ENV=production.")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # Django's admin with the portal's site as admin.site: staff need a TOTP code (portal/admin_site.py).
+    "portal.apps.PortalAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -83,9 +86,14 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "channels_api",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "audit",
 ]
 
 MIDDLEWARE = [
+    # First: the request's reference id (错误编号) on every log line, the error pages and X-Request-ID.
+    "portal.logs.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Content-Security-Policy on every response (django-csp; configured with the other security headers).
     "csp.middleware.CSPMiddleware",
@@ -94,6 +102,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.user.is_verified(): the session passed a TOTP code (the admin requires it).
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "payers.middleware.IdleTimeoutMiddleware",
@@ -105,7 +115,10 @@ MIDDLEWARE = [
 
 if PRODUCTION:
     # gunicorn serves the collected, compressed static files itself; runserver does it in development.
-    MIDDLEWARE.insert(1, "whitenoise.middleware.WhiteNoiseMiddleware")
+    MIDDLEWARE.insert(
+        MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
+        "whitenoise.middleware.WhiteNoiseMiddleware",
+    )
 
 ROOT_URLCONF = "portal.urls"
 WSGI_APPLICATION = "portal.wsgi.application"
@@ -152,7 +165,15 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "payers.validators.PasswordCompositionValidator"},
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "payers.passwords.BreachedPasswordValidator"},
 ]
+# Who knows breached or common passwords (payers/passwords.py): the bundled list of passwords Chinese users
+# choose most (offline, the default) and, where the servers may reach it, the Have I Been Pwned range API
+# ("payers.passwords.PwnedPasswordsChecker", k-anonymity, fails open after PWNED_PASSWORDS_TIMEOUT seconds).
+PASSWORD_BREACH_CHECKERS = env_list(
+    "PASSWORD_BREACH_CHECKERS", default=["payers.passwords.BundledListChecker"]
+)
+PWNED_PASSWORDS_TIMEOUT = float(os.environ.get("PWNED_PASSWORDS_TIMEOUT", "2"))
 
 # Sessions: 15 minutes idle (payers.middleware.IdleTimeoutMiddleware), 12 hours at most.
 SESSION_IDLE_TIMEOUT = int(os.environ.get("SESSION_IDLE_TIMEOUT", str(15 * 60)))
@@ -170,6 +191,11 @@ AXES_VERBOSE = False
 # every user would share the proxy's address and one attacker would lock everybody out.
 TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
 AXES_CLIENT_IP_CALLABLE = "payers.backends.client_ip"
+
+# Staff admin: a second factor, a TOTP code from an authenticator app (django-otp; enrolled with
+# `manage.py staff_totp`). Keys are never shown again in the admin once a device exists.
+OTP_TOTP_ISSUER = "上海市电子税务局社保费后台"
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 
 # Login: the slider check (payers.slider) and, when the login is a phone number, an SMS code step.
 SLIDER_CHECK_ENABLED = env_bool("SLIDER_CHECK_ENABLED", default=True)
@@ -216,6 +242,23 @@ SPECTACULAR_SETTINGS = {"TITLE": "上海市电子税务局 社保费第三方渠
 # Fernet key(s) encrypting the channels' secrets, comma-separated; derived from SECRET_KEY when unset.
 CHANNEL_SECRET_KEY = os.environ.get("CHANNEL_SECRET_KEY", "")
 
+
+# Bank account numbers encrypted at rest (portal/fields.py): FIELD_ENCRYPTION_KEY holds one or more
+# urlsafe-base64 32-byte keys, comma-separated, the first encrypts, all decrypt (rotate: new key first,
+# then `manage.py reencrypt_fields`). FIELD_BLIND_INDEX_KEY keys the HMAC that look-ups by account use.
+# Production has no default: the system check portal.E010 stops `check` and `migrate` without them.
+# Development derives both from SECRET_KEY (itself generated once under var/).
+def _derived_field_key(purpose):
+    return base64.urlsafe_b64encode(hashlib.sha256(f"{purpose}:{SECRET_KEY}".encode()).digest()).decode()
+
+
+FIELD_ENCRYPTION_KEYS = env_list(
+    "FIELD_ENCRYPTION_KEY", default=[] if PRODUCTION else [_derived_field_key("field-encryption")]
+)
+FIELD_BLIND_INDEX_KEY = os.environ.get("FIELD_BLIND_INDEX_KEY") or (
+    "" if PRODUCTION else _derived_field_key("field-blind-index")
+)
+
 # Image captcha on registration (django-simple-captcha).
 CAPTCHA_LENGTH = 4
 CAPTCHA_IMAGE_SIZE = (120, 40)
@@ -257,7 +300,24 @@ if REDIS_URL:
     CELERY_RESULT_BACKEND = REDIS_URL
     # An unacknowledged message goes back to the queue after this: longer than any task's countdown (the
     # gateway notification backs off to 15 minutes), or a delayed task would run twice.
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 2 * 3600}
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": 2 * 3600,
+        # Redis unreachable: a web request that enqueues a task gives up within about a second instead of
+        # hanging (kombu's defaults retry the connection without end); the request is kept and sent again
+        # later (certificates: requeue-stuck-certificates). tests/test_broker_outage.py.
+        "max_retries": 2,
+        "interval_start": 0,
+        "interval_step": 0.2,
+        "interval_max": 0.2,
+        "socket_connect_timeout": 2,
+        "socket_timeout": 10,  # a half-open connection (failover, NAT) fails a publish instead of blocking it
+    }
+    # The result store: 20 reconnection attempts a second apart by default, paid by `delay()` of any task
+    # whose result is kept; the portal's tasks that web requests enqueue ignore their results anyway.
+    CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {
+        "retry_policy": {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
+    }
+    CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = 2
 else:
     CELERY_BROKER_URL = "filesystem://"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
@@ -270,9 +330,21 @@ else:
     for folder in ("broker", "control", "results"):
         (VAR_DIR / "celery" / folder).mkdir(parents=True, exist_ok=True)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+# Publishing: 1 + 2 attempts, 0.2 s apart, then `delay()` raises kombu's OperationalError to the caller.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 2,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.2,
+}
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# A pool process replacing one that exited (a crash, max tasks per child) loads the PDF fonts before it
+# reports ready (portal/celery.py): give it a minute, not billiard's 4 s, after which it is killed and
+# replaced, over and over on a busy machine (tests/test_worker.py).
+CELERY_WORKER_PROC_ALIVE_TIMEOUT = 60
 CELERY_RESULT_EXPIRES = 3600
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE = {
@@ -292,20 +364,48 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(minute="*/10"),
     },
     "requeue-stuck-certificates": {
+        # Requests the broker could not take when made (Redis down), and those lost on the way.
         "task": "certificates.tasks.requeue_stuck_certificates",
+        "schedule": crontab(minute="*/5"),
+    },
+    "purge-audit": {
+        # The staff audit trail is kept three years (audit.services.DEFAULT_RETENTION_DAYS), then dropped.
+        "task": "audit.tasks.purge_old_audit_entries",
+        "schedule": crontab(hour=3, minute=15),
+    },
+    "sandbox-resend-notifications": {
+        # The UnionPay sandbox's notifications a broker outage kept from being sent.
+        "task": "unionpay_sandbox.tasks.resend_pending_notifications",
         "schedule": crontab(minute="*/5"),
     },
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
+# Every handler carries both filters of portal/logs.py: the request's reference id, and the last line of
+# defence that escapes line breaks and masks ID, phone and card numbers (tests/security/test_logs.py).
+# Django's records (django.request, django.security.*) and the Celery worker's (portal/celery.py) all
+# come through the root's handler; Django's own default handlers are removed so none prints unfiltered.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {
+        "request_id": {"()": "portal.logs.RequestIdFilter"},
+        "safe": {"()": "portal.logs.SafeLogFilter"},
+    },
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s [%(request_id)s] %(name)s %(message)s"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["request_id", "safe"]}
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # WeasyPrint's "Step 1 … Step 7" lines, eight INFO records per PDF; its warnings still come through.
+        "weasyprint.progress": {"level": "WARNING"},
+        "django": {"handlers": [], "propagate": True},
+        "django.server": {"handlers": ["console"], "propagate": False},
+    },
 }
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False  # the worker keeps LOGGING (portal/celery.py, setup_logging)
 
 # Security headers on every response (tests/security/test_headers.py). The templates carry no inline
 # script or event handler, so scripts come from our own static files only; inline styles stay allowed

@@ -20,3 +20,8 @@ urlpatterns = [
     path("sandbox/unionpay/", include("unionpay_sandbox.urls")),
     path("admin/", admin.site.urls),
 ]
+
+# Polite Chinese error pages with the request's 错误编号 (portal/views.py, portal/logs.py).
+handler400 = "portal.views.bad_request"
+handler403 = "portal.views.permission_denied"
+handler500 = "portal.views.server_error"

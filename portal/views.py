@@ -1,11 +1,20 @@
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpResponse, JsonResponse
+from django.http import (
+    Http404,
+    HttpResponse,
+    HttpResponseBadRequest,
+    HttpResponseForbidden,
+    HttpResponseServerError,
+    JsonResponse,
+)
 from django.shortcuts import redirect, render
+from django.template import loader
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST, require_safe
 
 from portal import health, services
+from portal.logs import current_request_id
 
 
 @require_safe
@@ -41,3 +50,30 @@ def dismiss_notice(request, key):
     ):
         next_url = "home"
     return redirect(next_url)
+
+
+# The error pages (handler400/403/500 in portal/urls.py, CSRF_FAILURE_VIEW) show the request's 错误编号,
+# the reference id that is on the request's log lines too, and never the exception.
+
+
+def server_error(request):
+    # Rendered without the request's context processors: the database or the session may be what failed.
+    page = loader.get_template("500.html").render({"request_id": current_request_id()})
+    return HttpResponseServerError(page)
+
+
+def bad_request(request, exception):
+    # Also without the request: a SuspiciousOperation (a forged Host header) may come from reading it.
+    page = loader.get_template("400.html").render({"request_id": current_request_id()})
+    return HttpResponseBadRequest(page)
+
+
+def permission_denied(request, exception):
+    page = loader.get_template("403.html").render({"request_id": current_request_id()}, request)
+    return HttpResponseForbidden(page)
+
+
+def csrf_failure(request, reason=""):
+    """The page of a form posted without its token, or from a page open too long (CSRF_FAILURE_VIEW)."""
+    page = loader.get_template("403_csrf.html").render({"request_id": current_request_id()}, request)
+    return HttpResponseForbidden(page)

@@ -53,6 +53,7 @@ def main():
         f"  数据库：{database}    消息队列：{broker}",
         "  演示账户：",
         *(f"    {login:<10} {password:<12} {who}" for who, login, password in demo.demo_logins()),
+        f"  {demo.staff_code_hint()}",
         "  按 Ctrl-C 停止全部服务。",
         "",
     ]

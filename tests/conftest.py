@@ -61,6 +61,16 @@ def celery_worker(django_db_setup, django_db_blocker):
             worker.kill()
 
 
+@pytest.fixture
+def admin_client(db, admin_user):
+    """pytest-django's admin_client, but past the admin's second factor (tests.helpers.log_in_staff)."""
+    from django.test import Client
+
+    from tests.helpers import log_in_staff
+
+    return log_in_staff(Client(), admin_user)
+
+
 @pytest.fixture(autouse=True)
 def fast_password_hashing(settings):
     # Tests create many accounts; the production hasher is slow by design.

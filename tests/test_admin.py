@@ -5,6 +5,7 @@ from django.urls import reverse
 from contributions.models import Bill, Enrolment, PaidRecord
 from payers.models import Person, User
 from portal import demo
+from tests.helpers import log_in_staff
 
 pytestmark = pytest.mark.django_db
 
@@ -12,8 +13,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def staff_client(client):
     call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
-    client.force_login(User.objects.get(username=demo.STAFF_USERNAME))
-    return client
+    return log_in_staff(client, User.objects.get(username=demo.STAFF_USERNAME))
 
 
 @pytest.mark.parametrize("model", [Person, User, Enrolment, Bill, PaidRecord])

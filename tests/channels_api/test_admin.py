@@ -10,13 +10,14 @@ from channels_api import credentials
 from channels_api.models import ApiCall, ChannelCredential
 from payers.models import User
 from portal import demo
+from tests.helpers import log_in_staff
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def staff_client(client, seeded):
-    client.force_login(User.objects.get(username=demo.STAFF_USERNAME))
+    log_in_staff(client, User.objects.get(username=demo.STAFF_USERNAME))
     return client
 
 

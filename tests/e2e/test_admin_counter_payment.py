@@ -1,5 +1,6 @@
 """
-Staff at the 办税服务厅 take an offline payment in the admin: log in as the demo staff user, find 张灵活's
+Staff at the 办税服务厅 take an offline payment in the admin: log in as the demo staff user (with the
+动态验证码 of the demo authenticator), find 张灵活's
 应缴信息 by ID number, select a daily bill, 办税服务厅收款 → 现金 → 确认收款, and print the
 社会保险费收款凭证. Desktop only: the admin is a desk tool.
 """
@@ -9,8 +10,10 @@ import re
 from playwright.sync_api import expect
 
 from contributions.models import Bill, BillKind, BillStatus, Payment, PaymentMethod, PaymentStatus
+from payers.models import User
 from portal.demo import PEOPLE, STAFF_PASSWORD, STAFF_USERNAME
 from tests.e2e.conftest import VIEWPORTS
+from tests.helpers import current_totp_code
 
 FLEXIBLE = next(person for person in PEOPLE if person.username == "linghuo")  # 张灵活
 DESKTOP = next(viewport for viewport in VIEWPORTS if viewport.id == "desktop")
@@ -24,10 +27,11 @@ def test_staff_take_a_cash_payment_and_print_the_receipt(seeded, page, shot):
     notice_number = daily.first().notice_number
     assert daily.filter(notice_number=notice_number).count() == 2
 
-    # /admin/login/ (django-axes watches it; no slider here).
+    # /admin/login/ (django-axes watches it; no slider here): password and the authenticator's code.
     page.goto("/admin/login/")
     page.get_by_label("用户名").fill(STAFF_USERNAME)
     page.get_by_label("密码").fill(STAFF_PASSWORD)
+    page.get_by_label("动态验证码").fill(current_totp_code(User.objects.get(username=STAFF_USERNAME)))
     with page.expect_navigation():
         page.get_by_role("button", name="登录").click()
     expect(page).to_have_url("/admin/")

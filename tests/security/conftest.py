@@ -4,6 +4,7 @@ from django.test import Client
 
 from payers.models import Person, User
 from portal import demo
+from tests.helpers import log_in_staff
 
 
 def demo_person(key):
@@ -36,5 +37,28 @@ def citizen_client(seeded):
 @pytest.fixture
 def staff_client(seeded):
     client = Client()
-    client.force_login(User.objects.get(username=demo.STAFF_USERNAME))
-    return client
+    return log_in_staff(client, User.objects.get(username=demo.STAFF_USERNAME))
+
+
+@pytest.fixture
+def formatted_logs(caplog):
+    """
+    Every record from DEBUG up, as the portal's own console handler writes it: a handler with that
+    handler's formatter and filters (settings.LOGGING) on the root logger. Returns a callable giving the
+    text so far, so a test sees what would reach the log files.
+    """
+    import io
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    root = logging.getLogger()
+    console = next((handler for handler in root.handlers if handler.get_name() == "console"), None)
+    assert console is not None, "settings.LOGGING has no 'console' handler on the root logger"
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(console.formatter)
+    for log_filter in console.filters:
+        handler.addFilter(log_filter)
+    root.addHandler(handler)
+    yield stream.getvalue
+    root.removeHandler(handler)

@@ -15,6 +15,7 @@ from django.urls import reverse
 
 from payers.models import User
 from portal import demo
+from tests.helpers import log_in_staff
 from tests.security.conftest import demo_user
 from tests.security.routes import all_routes
 from tests.security.test_access import SIGNED_PREFIX, kind_of
@@ -34,7 +35,9 @@ def is_exempt(route):
 
 def csrf_checking_client(user=None):
     client = Client(enforce_csrf_checks=True)
-    if user is not None:
+    if user is not None and user.is_staff:
+        log_in_staff(client, user)
+    elif user is not None:
         client.force_login(user)
     return client
 

@@ -16,6 +16,7 @@ from django.urls import reverse
 
 from payers.models import User
 from portal import demo
+from tests.helpers import log_in_staff
 from tests.security.conftest import demo_user
 from tests.security.routes import all_routes
 from tests.security.test_access import kind_of, make_mandate
@@ -54,7 +55,7 @@ def test_every_route_answers_with_the_policy(seeded):
     """GET every route as the user it is for: each answer (HTML, JSON, PDF, redirect, 404) has the policy."""
     clients = {"citizen": Client(), "staff": Client()}
     clients["citizen"].force_login(demo_user("flexible"))
-    clients["staff"].force_login(User.objects.get(username=demo.STAFF_USERNAME))
+    log_in_staff(clients["staff"], User.objects.get(username=demo.STAFF_USERNAME))
     anonymous = Client()
     missing, html = [], 0
     for route in all_routes():

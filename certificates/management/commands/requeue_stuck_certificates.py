@@ -4,7 +4,9 @@ from certificates import services
 
 
 class Command(BaseCommand):
-    help = "Re-enqueue certificates left 制作中 longer than CERTIFICATE_STUCK_AFTER."
+    help = (
+        "重新提交制作中的缴费证明：提交时消息队列不可用的，以及超过 CERTIFICATE_STUCK_AFTER 仍未制作完成的。"
+    )
 
     def handle(self, *args, **options):
         count = services.requeue_stuck()

@@ -24,7 +24,7 @@ from contributions.models import (
     TaxOffice,
 )
 from payers.models import IdType, Person
-from portal import demo
+from portal import demo, totp
 
 PUDONG, MINHANG, XUHUI = "310115", "310112", "310104"
 
@@ -58,6 +58,7 @@ class Command(BaseCommand):
             create_demo_accounts()
         for who, login, password in demo.demo_logins():
             self.stdout.write(f"{login:<10} {password:<12} {who}")
+        self.stdout.write(demo.staff_code_hint())
         self.stdout.write(self.style.SUCCESS("演示数据已就绪。"))
 
     def person(self, spec):
@@ -83,6 +84,10 @@ class Command(BaseCommand):
         if created:
             user.set_password(demo.STAFF_PASSWORD)
             user.save(update_fields=["password"])
+        # The admin asks for a TOTP code too: the demo account gets a device with the public demo key,
+        # unless it has one already (a device enrolled with `staff_totp` is not replaced).
+        if totp.staff_device(user) is None:
+            totp.enrol(user, key=demo.DEMO_STAFF_TOTP_KEY)
 
     def enrol(self, person, *, payer_type, agency, number, category, district, subcategory=None, base=None):
         enrolment, _ = Enrolment.objects.update_or_create(
