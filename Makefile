@@ -50,7 +50,7 @@ worker: $(VENV)/.runtime
 
 ## bench: PDF render, pages, certificates, bulk import and batch debit against PostgreSQL (DATABASE_URL), table in docs/performance.md
 bench: $(VENV)/.runtime
-	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/shebao_bench} $(PY) bench/report.py
+	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/shebao_bench} REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379/0} $(PY) bench/report.py
 
 clean:
 	rm -rf $(VENV) var/celery var/staticfiles

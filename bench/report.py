@@ -309,12 +309,11 @@ def main():
         "- Bulk import: the enrolment import (`import_enrolments`) at volume; bills only are measured above.",
         "- Batch auto-debit: a resumed run (mandates whose payment exists go one by one) and a run where many "
         "bills changed since their page was read (settled one by one) are correct (tests) but not timed.",
-        "- Scaling beyond one machine: several web and worker machines against one PostgreSQL and Redis "
-        "(the pages above are measured with 1 and 2 gunicorn workers on this machine).",
         "- The pages are loaded with one session shared by all 32 connections; many distinct sessions "
         "(each writing `last_seen` once a minute) are not simulated.",
         "",
     ]
+    out += ["", (ROOT / "bench" / "scaling.md").read_text().rstrip(), ""]
     DOC.parent.mkdir(exist_ok=True)
     DOC.write_text("\n".join(out))
     print(f"\nwrote {DOC.relative_to(ROOT)}")
