@@ -15,6 +15,7 @@ from django.template.response import TemplateResponse
 
 from audit import services
 from audit.models import AuditAction, AuditEntry
+from portal.admin_utils import ReadOnlyAdminMixin
 
 # Query parameters of a change list that say nothing about what was looked for.
 _LIST_PARAMS_NOT_DESCRIBED = {"p", "o", "all", "_changelist_filters", "_to_field", "_popup", "e"}
@@ -229,7 +230,7 @@ class ModelFilter(admin.SimpleListFilter):
 
 
 @admin.register(AuditEntry)
-class AuditEntryAdmin(admin.ModelAdmin):
+class AuditEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """The trail itself: read-only for everyone, superusers included."""
 
     list_display = [
@@ -266,15 +267,6 @@ class AuditEntryAdmin(admin.ModelAdmin):
     @admin.display(description="修改的字段")
     def changed_field_names(self, entry):
         return "、".join(entry.changed_fields) or "—"
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 def _audit_login_attempt_admins():

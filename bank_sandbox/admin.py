@@ -2,6 +2,7 @@ from django.contrib import admin
 
 from audit.admin import AuditedAdmin
 from bank_sandbox.models import SandboxAccount, SandboxDebit
+from portal.admin_utils import ReadOnlyAdminMixin
 from portal.masking import mask_account_number, mask_id_number, mask_name, mask_phone
 
 
@@ -41,20 +42,11 @@ class SandboxAccountAdmin(AuditedAdmin, admin.ModelAdmin):
 
 
 @admin.register(SandboxDebit)
-class SandboxDebitAdmin(AuditedAdmin, admin.ModelAdmin):
+class SandboxDebitAdmin(ReadOnlyAdminMixin, AuditedAdmin, admin.ModelAdmin):
+    # The bank's own record of what it did: made only by api.debit(), never edited.
     list_display = ["reference", "account", "amount", "result", "created_at"]
     list_filter = ["result"]
     list_select_related = ["account"]
     search_fields = ["=reference", "=account__account_number"]
     fields = ["reference", "account", "amount", "result", "created_at"]
     readonly_fields = fields
-
-    # The bank's own record of what it did: made only by api.debit(), never edited.
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -17,6 +17,7 @@ from channels_api.models import (
     ChannelOrder,
     Operation,
 )
+from portal.admin_utils import ReadOnlyAdminMixin
 
 
 class ChannelCredentialForm(forms.ModelForm):
@@ -101,7 +102,7 @@ class ChannelCredentialAdmin(admin.ModelAdmin):
 
 
 @admin.register(ApiCall)
-class ApiCallAdmin(AuditedAdmin, admin.ModelAdmin):
+class ApiCallAdmin(ReadOnlyAdminMixin, AuditedAdmin, admin.ModelAdmin):
     list_display = [
         "created_at",
         "channel",
@@ -118,18 +119,9 @@ class ApiCallAdmin(AuditedAdmin, admin.ModelAdmin):
     date_hierarchy = "created_at"
     list_per_page = 50
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(ChannelOrder)
-class ChannelOrderAdmin(AuditedAdmin, admin.ModelAdmin):
+class ChannelOrderAdmin(ReadOnlyAdminMixin, AuditedAdmin, admin.ModelAdmin):
     list_display = ["created_at", "channel", "idempotency_key", "order_link"]
     list_filter = ["channel"]
     search_fields = ["idempotency_key", "payment__order_number"]
@@ -138,12 +130,3 @@ class ChannelOrderAdmin(AuditedAdmin, admin.ModelAdmin):
     @admin.display(description="缴费订单")
     def order_link(self, obj):
         return format_html("{}（{}）", obj.payment.order_number, obj.payment.get_status_display())
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -29,6 +29,7 @@ from contributions.models import (
     TaxAuthority,
     TaxOffice,
 )
+from portal.admin_utils import ReadOnlyAdminMixin
 from portal.masking import mask_name
 
 
@@ -315,7 +316,7 @@ class PaymentAdmin(AuditedAdmin, admin.ModelAdmin):
 
 
 @admin.register(Refund)
-class RefundAdmin(AuditedAdmin, admin.ModelAdmin):
+class RefundAdmin(ReadOnlyAdminMixin, AuditedAdmin, admin.ModelAdmin):
     """The refunds made, read only: they are made by the 退款 button or action on a payment."""
 
     list_display = ["refund_number", "order_number", "payer", "amount", "status", "operator", "refunded_at"]
@@ -343,15 +344,6 @@ class RefundAdmin(AuditedAdmin, admin.ModelAdmin):
     @admin.display(description="缴费人")
     def payer(self, refund):
         return mask_name(refund.payment.person.name)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(PaidRecord)

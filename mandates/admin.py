@@ -7,6 +7,7 @@ from mandates import services
 from mandates.adapters.bank import BANKS, validate_account_number
 from mandates.models import DebitAttempt, DebitRun, Mandate, MandateChannel, MandateStatus
 from payers.validators import validate_mobile
+from portal.admin_utils import ReadOnlyAdminMixin
 from portal.masking import mask_account_number, mask_name
 
 COUNTERS = [MandateChannel.COMMUNITY_CENTRE, MandateChannel.BANK_COUNTER]
@@ -127,21 +128,8 @@ class MandateAdmin(AuditedAdmin, admin.ModelAdmin):
         self._revoke(request, queryset, MandateChannel.BANK_COUNTER)
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Records the batch debit writes: staff look, nobody edits."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
 @admin.register(DebitRun)
-class DebitRunAdmin(ReadOnlyAdmin):
+class DebitRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = [
         "run_date",
         "status",
@@ -158,7 +146,7 @@ class DebitRunAdmin(ReadOnlyAdmin):
 
 
 @admin.register(DebitAttempt)
-class DebitAttemptAdmin(AuditedAdmin, ReadOnlyAdmin):
+class DebitAttemptAdmin(ReadOnlyAdminMixin, AuditedAdmin, admin.ModelAdmin):
     list_display = [
         "run_date",
         "payer",
