@@ -3,6 +3,7 @@ from urllib.parse import urlsplit
 
 from django import template
 from django.conf import settings
+from django.db import connection
 from django.template.loader import render_to_string
 from django.utils.translation import get_language
 
@@ -31,7 +32,7 @@ def business_notice(context, key):
     if _within_the_business(request):
         return {"skip": True}
     user = request.user
-    dismissed = user.is_authenticated and NoticeDismissal.objects.filter(user=user, notice_key=key).exists()
+    dismissed = user.is_authenticated and _dismissed(user.pk, key)
     return {
         "notice": notice,
         "sections": _sections_html(key, get_language()) if not dismissed else "",
@@ -41,6 +42,28 @@ def business_notice(context, key):
         "next": request.get_full_path(),
         "scope_reminder": SCOPE_REMINDER,
     }
+
+
+@functools.cache
+def _dismissed_sql():
+    table = NoticeDismissal._meta
+    return (
+        f"SELECT 1 FROM {connection.ops.quote_name(table.db_table)}"  # noqa: S608 (names from the model, values bound)
+        f" WHERE {connection.ops.quote_name(table.get_field('user').column)} = %s"
+        f" AND {connection.ops.quote_name(table.get_field('notice_key').column)} = %s LIMIT 1"
+    )
+
+
+def _dismissed(user_id, key):
+    """
+    Whether the user chose "不再提示" for this notice: asked of the database on each visit (so a
+    dismissal in one session or worker counts at once everywhere), as one prepared SQL string with
+    bound parameters rather than an ORM query compiled afresh each time (the same as
+    `NoticeDismissal.objects.filter(user=user, notice_key=key).exists()`).
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(_dismissed_sql(), [user_id, key])
+        return cursor.fetchone() is not None
 
 
 @functools.lru_cache(maxsize=64)
