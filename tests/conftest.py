@@ -5,6 +5,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from django.core.management import call_command
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -75,3 +76,15 @@ def admin_client(db, admin_user):
 def fast_password_hashing(settings):
     # Tests create many accounts; the production hasher is slow by design.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def seeded(db):
+    """The demo data of `manage.py seed_demo` (reference data, demo citizens, staff, sandbox accounts)."""
+    call_command("seed_demo", stdout=open(os.devnull, "w"))  # noqa: SIM115
+
+
+@pytest.fixture
+def not_auto_debit_day(monkeypatch):
+    """Today is not an auto-debit day, so the wizard is open whatever the calendar says."""
+    monkeypatch.setattr("contributions.calendar.is_auto_debit_day", lambda day: False)

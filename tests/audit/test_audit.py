@@ -48,11 +48,6 @@ NOT_PERSONAL = {
 
 
 @pytest.fixture
-def seeded(db):
-    call_command("seed_demo", stdout=io.StringIO())
-
-
-@pytest.fixture
 def staff(seeded):
     return User.objects.get(username=demo.STAFF_USERNAME)
 

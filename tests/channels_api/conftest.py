@@ -3,7 +3,6 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from django.core.management import call_command
 
 from channels_api.credentials import issue_credential
 from channels_api.models import PAYMENT_OPERATIONS, SUISHENBAN_OPERATIONS, ChannelCredential
@@ -42,16 +41,6 @@ def demo_person(key):
 def identity(key):
     spec = next(p for p in demo.PEOPLE if p.key == key)
     return {"name": spec.name, "id_type": "201", "id_number": spec.id_number}
-
-
-@pytest.fixture
-def seeded(db):
-    call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
-
-
-@pytest.fixture
-def not_auto_debit_day(monkeypatch):
-    monkeypatch.setattr("contributions.calendar.is_auto_debit_day", lambda day: False)
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 import pytest
 from django.conf import settings
-from django.core.management import call_command
 from django.urls import reverse
 
 from contributions import services
@@ -10,11 +9,6 @@ from contributions.models import Bill, BillKind, Payment, PaymentChannel
 from payers.models import Person, User
 from portal import demo
 from unionpay_sandbox.signing import signature
-
-
-@pytest.fixture
-def seeded(db):
-    call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
 
 
 def demo_person(key):
@@ -36,11 +30,6 @@ def resident(seeded):
 def flexible_client(client, flexible):
     client.force_login(User.objects.get(person=flexible))
     return client
-
-
-@pytest.fixture
-def not_auto_debit_day(monkeypatch):
-    monkeypatch.setattr("contributions.calendar.is_auto_debit_day", lambda day: False)
 
 
 def daily_notices(person):

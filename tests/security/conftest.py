@@ -1,5 +1,4 @@
 import pytest
-from django.core.management import call_command
 from django.test import Client
 
 from payers.models import Person, User
@@ -14,16 +13,6 @@ def demo_person(key):
 
 def demo_user(key):
     return User.objects.get(person=demo_person(key))
-
-
-@pytest.fixture
-def seeded(db):
-    call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
-
-
-@pytest.fixture
-def not_auto_debit_day(monkeypatch):
-    monkeypatch.setattr("contributions.calendar.is_auto_debit_day", lambda day: False)
 
 
 @pytest.fixture
