@@ -21,6 +21,12 @@ from certificates.models import Certificate, CertificateStatus
 
 logger = logging.getLogger(__name__)
 
+# The verification QR code's data mask. A reader takes the mask from the code's format information, so
+# any of the eight reads; segno's default tries all eight and keeps the one with the fewest patterns
+# that trouble readers, which costs 3 ms of each certificate. For the verification URLs that search
+# picks mask 2 for half to four fifths of them, far more often than any other.
+QR_MASK = 2
+
 
 class CertificateError(Exception):
     """An application that cannot be made; the message is for the payer."""
@@ -118,7 +124,7 @@ def pdf_context(certificate):
         "certificate": certificate,
         "records": records,
         "verify_url": url,
-        "qr": segno.make(url, error="m").svg_data_uri(scale=3, border=0),
+        "qr": segno.make(url, error="m", mask=QR_MASK).svg_data_uri(scale=3, border=0),
         "issued_on": timezone.localtime(certificate.created_at).date(),
     }
 
