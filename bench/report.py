@@ -138,7 +138,8 @@ def verdict(met):
 
 def bulk_sections(imports, debit):
     """docs/performance.md's sections for bench/import_bills.py and bench/batch_debit.py."""
-    first, again = imports["runs"][1], imports["runs"][2]
+    runs = {r["key"]: r for r in imports["runs"]}
+    baseline, ceiling, first, again = runs["copy"], runs["ceiling"], runs["first"], runs["again"]
     out = ["", "## Bulk import of bills", ""]
     out.append(
         f"`bench/import_bills.py`: {imports['rows']:,} bills ({imports['file_mib']:.0f} MiB, "
@@ -148,13 +149,36 @@ def bulk_sections(imports, debit):
         "table with the file's columns (psycopg `cursor.copy`), timed before and after the imports "
         f"({', '.join(f'{s:.1f} s' for s in imports['copy_seconds'])}; the faster is the baseline). The "
         "import checks every row (cells, codes, keys repeated in the file, enrolments, paid bills, bills "
-        "being paid) before writing anything, and writes into indexed tables with foreign keys."
+        "being paid) and writes in one transaction, rolled back if any row is bad, into indexed tables with "
+        "foreign keys."
     )
-    out += ["", "| run | seconds | rows/s | ratio to COPY | peak RSS |", "|---|---:|---:|---:|---:|"]
+    out.append(
+        "\nCeiling, same run, before the imports: the same COPY into a temporary staging table, then one "
+        "`INSERT INTO contributions_bill … SELECT` joining it to the enrolments, levy categories and tax "
+        "offices: the real table with its indexes, foreign keys and checks, no validation and no Python, "
+        "rolled back afterwards. No import can be faster than that; it is what the database's writing costs."
+    )
+    out += [
+        "",
+        "| run | seconds | rows/s | ratio to COPY | process CPU s | peak RSS |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
     for r in imports["runs"]:
         rss = f"{r['rss_mib']:.0f} MiB" if r["rss_mib"] is not None else "-"
-        out.append(f"| {r['run']} | {r['seconds']:.1f} | {r['rows_per_s']:,.0f} | {r['ratio']:.3f} | {rss} |")
-    out.append(f"\nRe-import / first import time: {again['seconds'] / first['seconds']:.2f}.")
+        cpu = f"{r['cpu_s']:.1f}" if r["cpu_s"] is not None else "-"
+        out.append(
+            f"| {r['run']} | {r['seconds']:.1f} | {r['rows_per_s']:,.0f} | {r['ratio']:.3f} | {cpu} | {rss} |"
+        )
+    gap = first["seconds"] - baseline["seconds"]
+    writing = ceiling["seconds"] - baseline["seconds"]
+    out.append(
+        f"\nOf the first import's {gap:.1f} s over COPY, the database's writing into the real table (the "
+        f"ceiling over COPY) accounts for {writing:.1f} s ({writing / gap:.0%}); the rest, "
+        f"{gap - writing:.1f} s, is the import's own work: reading and checking every row (its Python, and "
+        "the lookups it asks the database for). The ceiling reaches "
+        f"{ceiling['ratio']:.2f} of COPY's rows/s. Re-import / first import time: "
+        f"{again['seconds'] / first['seconds']:.2f}."
+    )
     out += ["", "## Batch auto-debit", ""]
     counts = ", ".join(f"{name} {count:,}" for name, count in debit["counts"].items())
     out.append(
@@ -181,9 +205,11 @@ def bulk_sections(imports, debit):
 
 
 def bulk_targets(imports, debit):
-    first, again = imports["runs"][1], imports["runs"][2]
+    runs = {r["key"]: r for r in imports["runs"]}
+    first, again, ceiling = runs["first"], runs["again"], runs["ceiling"]
     return [
-        f"| bulk import ≥ 0.3 of COPY's rows/s | {first['ratio']:.3f} | {verdict(first['ratio'] >= 0.3)} |",
+        f"| bulk import ≥ 0.3 of COPY's rows/s | {first['ratio']:.3f} (ceiling without checks: "
+        f"{ceiling['ratio']:.2f}) | {verdict(first['ratio'] >= 0.3)} |",
         f"| re-import no slower than the first import | {again['seconds']:.1f} s vs {first['seconds']:.1f} s | "
         f"{verdict(again['seconds'] <= first['seconds'])} |",
         f"| batch auto-debit ≥ 5,000 bills/s | {debit['bills_per_s']:,.0f} bills/s | "

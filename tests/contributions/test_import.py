@@ -13,7 +13,13 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from stdnum.cn import ric
 
-from contributions.importing import BATCH_SIZE, PAID_BILL_CHANGED, import_bills, import_enrolments
+from contributions.importing import (
+    BATCH_SIZE,
+    PAID_BILL_CHANGED,
+    _BillImport,
+    import_bills,
+    import_enrolments,
+)
 from contributions.models import Bill, BillKind, BillStatus, ContributionType, Enrolment, PayerType
 from payers.models import IdType, Person
 from portal import demo
@@ -404,7 +410,7 @@ def test_a_paid_bill_cannot_be_changed(billed, tmp_path):
     assert import_bills(BILLS).unchanged == 25
 
 
-def test_a_bill_paid_between_check_and_apply_is_not_changed(billed, tmp_path):
+def test_a_bill_paid_between_check_and_apply_is_not_changed(billed, tmp_path, monkeypatch):
     changed = samples_with(
         tmp_path,
         BILLS,
@@ -414,12 +420,15 @@ def test_a_bill_paid_between_check_and_apply_is_not_changed(billed, tmp_path):
         ],
     )
     bill = Bill.objects.get(notice_number="3101202501000101", enrolment__category__code="1021001")
+    check = _BillImport.plan
 
-    def pay_during_the_check(stage, done, total):
-        if stage == "校验":  # the first pass has checked the file; the payer is quicker than the import
-            Bill.objects.filter(pk=bill.pk).update(status=BillStatus.PAID)
+    def pay_during_the_check(self, rows):
+        plan = check(self, rows)  # the chunk has been checked; the payer is quicker than the import
+        Bill.objects.filter(pk=bill.pk).update(status=BillStatus.PAID)
+        return plan
 
-    result = import_bills(changed, progress=pay_during_the_check)
+    monkeypatch.setattr(_BillImport, "plan", pay_during_the_check)
+    result = import_bills(changed)
 
     assert result.errors == [(2, PAID_BILL_CHANGED)]
     assert Bill.objects.get(pk=bill.pk).amount == Decimal("1492.00")
@@ -443,7 +452,7 @@ def test_5000_bills_are_imported_in_bulk_not_row_by_row(tmp_path, django_assert_
 
     bill_fields = [f for f in Bill._meta.concrete_fields if not f.primary_key]
     rows_per_insert = min(BATCH_SIZE, connection.ops.bulk_batch_size(bill_fields, range(2 * people)))
-    # Two passes of a few lookups each, then the INSERTs: 1,000 rows per statement on PostgreSQL (≤ 15
+    # A few lookups, then the INSERTs: 1,000 rows per statement on PostgreSQL (≤ 15
     # queries in all); SQLite allows 999 parameters per statement, so Django sends 90 rows at a time.
     with django_assert_max_num_queries(10 + math.ceil(2 * people / rows_per_insert)):
         result = import_bills(bills)
@@ -451,6 +460,23 @@ def test_5000_bills_are_imported_in_bulk_not_row_by_row(tmp_path, django_assert_
     assert result.created == Bill.objects.count() == 2 * people
     with django_assert_max_num_queries(10):
         assert import_bills(bills).unchanged == 2 * people
+
+
+def test_keys_repeated_far_apart_in_a_large_file_are_found(tmp_path):
+    """The whole file's keys are remembered compactly; a repeat thousands of lines later is still found."""
+    people = 1500
+    enrolments, bills = write_bulk_files(tmp_path, people)
+    assert import_enrolments(enrolments).created == 2 * people
+    lines = bills.read_text(encoding="utf-8").splitlines()
+    repeated = bills.with_name("repeated.csv")
+    repeated.write_text("\n".join([*lines, lines[1], lines[2000]]) + "\n", encoding="utf-8")
+
+    result = import_bills(repeated)
+
+    message = "重复：征集通知单号、人员编号、征收品目代码和费款所属期起相同"
+    assert result.errors == [(3002, f"与第 2 行{message}"), (3003, f"与第 2001 行{message}")]
+    assert not Bill.objects.exists()
+    assert import_bills(bills).created == 2 * people
 
 
 def write_bulk_files(folder, people):
@@ -561,7 +587,8 @@ def test_progress_goes_to_stderr_when_asked(enrolled):
     out, err = run("import_bills", str(BILLS), "--progress")
 
     assert out.startswith("应缴信息导入完成")
-    assert err == "\r校验中 100% (25/25)\n\r导入中 100% (25/25)\n"
+    assert err == "\r导入中 100% (25/25)\n"
+    assert run("import_bills", str(BILLS), "--dry-run", "--progress")[1] == "\r校验中 100% (25/25)\n"
     assert run("import_bills", str(BILLS), "--no-progress")[1] == ""
 
 
@@ -597,17 +624,14 @@ def test_a_bill_inside_a_pending_payment_cannot_be_changed(billed, tmp_path):
     assert Bill.objects.get(pk=bill.pk).amount == bill.amount
 
 
-def test_the_second_pass_rewrites_only_the_chunks_the_first_found_changed(billed, tmp_path, monkeypatch):
-    """The apply pass skips chunks that were all up to date, and still applies the changed ones in full."""
+def test_chunks_are_written_as_checked_and_undone_by_a_bad_line_after_them(billed, tmp_path, monkeypatch):
+    """One pass: each chunk is written once checked; a bad line in a later chunk rolls the earlier back."""
     monkeypatch.setattr("contributions.importing.CHUNK_ROWS", 10)  # 25 rows: chunks of 10, 10 and 5
-    changed = samples_with(
-        tmp_path,
-        BILLS,
-        [
-            ("2025-01,2025-01,1492.00", "2025-01,2025-01,1500.00"),  # the first chunk
-            ("2025-03,2025-03,920.00", "2025-03,2025-03,930.00"),
-        ],
-    )
+    edits = [
+        ("2025-01,2025-01,1492.00", "2025-01,2025-01,1500.00"),  # the first chunk
+        ("2025-03,2025-03,920.00", "2025-03,2025-03,930.00"),  # the second chunk
+    ]
+    changed = samples_with(tmp_path, BILLS, edits)
     first = Bill.objects.get(notice_number="3101202501000101", enrolment__category__code="1021001")
     last = Bill.objects.get(notice_number="3101202503000102", enrolment__category__code="1021101")
     others = sorted(Bill.objects.exclude(pk__in=[first.pk, last.pk]).values_list())
@@ -620,9 +644,21 @@ def test_the_second_pass_rewrites_only_the_chunks_the_first_found_changed(billed
     last.refresh_from_db()
     assert (first.amount, last.amount) == (Decimal("1500.00"), Decimal("930.00"))
     assert sorted(Bill.objects.exclude(pk__in=[first.pk, last.pk]).values_list()) == others
-    assert stages == [("校验", 10), ("校验", 20), ("校验", 25), ("导入", 10), ("导入", 20), ("导入", 25)]
+    assert stages == [("导入", 10), ("导入", 20), ("导入", 25)]
 
-    again = import_bills(changed, progress=lambda stage, done, total: stages.append((stage, done)))
+    bad_later = samples_with(
+        tmp_path,
+        BILLS,
+        [
+            ("2025-01,2025-01,1492.00", "2025-01,2025-01,1600.00"),
+            ("2025-03,2025-03,920.00", "2025-03,2025-03,-1"),
+        ],
+        name="bad.csv",
+    )
+    before = sorted(Bill.objects.values_list())
 
-    assert (again.created, again.updated, again.unchanged) == (0, 0, 25)
-    assert stages[6:] == [("校验", 10), ("校验", 20), ("校验", 25), ("导入", 25)]  # no second pass to make
+    result = import_bills(bad_later)
+
+    assert result.errors == [(15, "应缴金额“-1”应大于 0")]
+    assert (result.created, result.updated, result.unchanged) == (0, 0, 0)
+    assert sorted(Bill.objects.values_list()) == before  # the first chunk's update was rolled back
