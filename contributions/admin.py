@@ -102,7 +102,10 @@ class BillAdmin(AuditedAdmin, PersonMaskedMixin, admin.ModelAdmin):
     ]
     list_filter = ["status", "kind", "contribution_type", "period_start", "enrolment__agency", "tax_office"]
     list_select_related = ["enrolment__person", "enrolment__category"]
-    search_fields = ["=notice_number", "=enrolment__person__id_number"]
+    search_fields = [
+        "notice_number__exact",
+        "=enrolment__person__id_number",
+    ]  # exact: the natural key's index
     raw_id_fields = ["enrolment"]
     actions = ["take_counter_payment"]
 

@@ -118,3 +118,18 @@ def test_staff_filter_bills_by_status_agency_and_tax_office(staff, flexible):
             status="unpaid", enrolment__agency=bill.enrolment.agency, tax_office=bill.tax_office
         ).count()
     )
+
+
+def test_staff_find_bills_by_notice_number_or_the_payers_id_number(staff, flexible, resident):
+    bill = Bill.objects.filter(enrolment__person=flexible).first()
+    url = reverse("admin:contributions_bill_changelist")
+
+    by_notice = staff.get(url, {"q": bill.notice_number})
+    by_id_number = staff.get(url, {"q": flexible.id_number.lower()})
+    part_of_a_notice = staff.get(url, {"q": bill.notice_number[:-1]})
+
+    assert set(by_notice.context["cl"].result_list) == set(
+        Bill.objects.filter(notice_number=bill.notice_number)
+    )
+    assert set(by_id_number.context["cl"].result_list) == set(Bill.objects.filter(enrolment__person=flexible))
+    assert part_of_a_notice.context["cl"].result_count == 0  # the whole number, as printed on the notice
