@@ -10,14 +10,22 @@ loads each page from a separate process (wrk, or bench/loadgen.py without it) at
 logged-in session cookie: 15 s per page, as 3 passes of 5 s over all the pages in turn, so that load
 from elsewhere on a shared machine falls on every page alike (p50: the passes' median; p99: the
 worst). Prints requests/s, p50, p99, non-200 responses and the ratio to the baseline's requests/s with
-the same number of workers; --json writes the figures for bench/report.py. bench/profile_pages.py
-profiles the same pages in-process.
+the same number of workers, and the CPU time per request of gunicorn with its PostgreSQL backends
+("server", from /proc) and with the load client too ("all"), whose ratio to the baseline's is what the
+requests/s ratio tends to on a machine the bench has to itself. --json writes the figures for
+bench/report.py. bench/profile_pages.py profiles the same pages in-process.
+
+While trying server settings: --reuse takes the data a run with --keep-database left, --page loads only
+some pages (and the baseline), and --gunicorn-option passes options to gunicorn, e.g.
+
+    .venv/bin/python bench/pages.py --reuse --workers 2 --gunicorn-option=--worker-class=gthread
 """
 
 import argparse
 import datetime
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -40,6 +48,7 @@ import psycopg  # noqa: E402
 from psycopg import sql  # noqa: E402
 
 HOST, PORT = "127.0.0.1", 8765
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 BASE = f"http://{HOST}:{PORT}"
 GUNICORN_LOG = Path(tempfile.gettempdir()) / "shebao-bench-gunicorn.log"
 USERNAME = "linghuo"
@@ -156,11 +165,38 @@ def prepare_data():
     return user, wizard, counts
 
 
+def existing_data():
+    """prepare_data()'s user, wizard state and counts, from a database it filled before."""
+    import django
+
+    django.setup()
+    from certificates.models import Certificate
+    from contributions.models import Bill, BillKind, PaidRecord
+    from payers.models import User
+
+    user = User.objects.select_related("person").get(username=USERNAME)
+    person = user.person
+    enrolments = list(person.enrolments.order_by("pk").values_list("pk", flat=True))
+    counts = {
+        "bills on step 3": Bill.objects.filter(enrolment__person=person, kind=BillKind.DAILY).count(),
+        "paid records": PaidRecord.objects.filter(enrolment__person=person).count(),
+        "certificates": Certificate.objects.filter(applicant=user).count(),
+    }
+    return user, {"person": person.pk, "for_other": False, "enrolments": enrolments}, counts
+
+
 def session_cookie(user, wizard):
-    """A logged-in session as django.contrib.auth.login leaves it, with the idle check's last_seen."""
+    """
+    The Cookie header of a browser logged in as `user`: the session as django.contrib.auth.login leaves
+    it, with the idle check's last_seen, and the CSRF cookie the browser was given with the login form.
+    Without the latter every page with a form would make a new CSRF secret and send a Set-Cookie on
+    each request, which no browser makes it do.
+    """
     from django.conf import settings
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
     from django.contrib.sessions.backends.db import SessionStore
+    from django.middleware.csrf import get_token
+    from django.test import RequestFactory
     from django.utils import timezone
 
     session = SessionStore()
@@ -171,7 +207,12 @@ def session_cookie(user, wizard):
     session["pay_wizard"] = wizard
     session.set_expiry(timezone.now() + datetime.timedelta(seconds=settings.SESSION_COOKIE_AGE))
     session.save()
-    return f"{settings.SESSION_COOKIE_NAME}={session.session_key}"
+    request = RequestFactory().get("/")
+    get_token(request)  # the CSRF secret, as CsrfViewMiddleware would set it in the cookie
+    return (
+        f"{settings.SESSION_COOKIE_NAME}={session.session_key}; "
+        f"{settings.CSRF_COOKIE_NAME}={request.META['CSRF_COOKIE']}"
+    )
 
 
 class NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -190,7 +231,7 @@ def check(path, cookie):
         return error.code, 0
 
 
-def start_gunicorn(workers):
+def start_gunicorn(workers, options=()):
     log = GUNICORN_LOG.open("w")  # noqa: SIM115 (closed with the process)
     command = [
         str(Path(sys.executable).parent / "gunicorn"),
@@ -199,6 +240,7 @@ def start_gunicorn(workers):
         f"--workers={workers}",
         "--env=DJANGO_SETTINGS_MODULE=bench.settings",
         "--log-level=warning",
+        *options,
     ]
     process = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603
     for _ in range(100):
@@ -212,6 +254,56 @@ def start_gunicorn(workers):
             continue
     process.terminate()
     raise SystemExit("gunicorn did not answer on " + BASE)
+
+
+def process_cpu(pids):
+    """{pid: CPU seconds (user + system) used so far}, from /proc; processes gone are left out."""
+    used = {}
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        used[pid] = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    return used
+
+
+def server_processes(server):
+    """gunicorn's master and workers, and the PostgreSQL backends of the benched database."""
+    from django.db import connection
+
+    workers = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        if parent == server.pid:
+            workers.append(int(stat.parent.name))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        backends = [pid for (pid,) in cursor.fetchall()]
+    return [server.pid, *workers, *backends]
+
+
+def measured_load(server, path, cookie, *, connections, duration):
+    """
+    load(), with the CPU time the server, its PostgreSQL backends and the load client used meanwhile:
+    on a machine other work shares, CPU per request moves much less than requests/s and latency do.
+    """
+    before = process_cpu(server_processes(server))
+    client_before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    result = load(path, cookie, connections=connections, duration=duration)
+    client_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    after = process_cpu(server_processes(server) + list(before))
+    # A backend or worker started during the load counts from zero.
+    result["server_cpu_s"] = sum(used - before.get(pid, 0.0) for pid, used in after.items())
+    result["client_cpu_s"] = (client_after.ru_utime + client_after.ru_stime) - (
+        client_before.ru_utime + client_before.ru_stime
+    )
+    return result
 
 
 def load(path, cookie, *, connections, duration):
@@ -258,6 +350,9 @@ def combine(slices):
         "non200": sum(part["non200"] for part in slices),
         "errors": sum(part["errors"] for part in slices),
         "passes": len(slices),
+        # Per request: gunicorn and PostgreSQL, and everything with the load client (wrk) as well.
+        "server_cpu_ms": sum(part["server_cpu_s"] for part in slices) / requests * 1000,
+        "cpu_ms": sum(part["server_cpu_s"] + part["client_cpu_s"] for part in slices) / requests * 1000,
     }
 
 
@@ -275,18 +370,34 @@ def main():
         default="1,2",
         help="gunicorn worker counts, comma-separated: each is a server of its own, loaded with every page",
     )
+    parser.add_argument(
+        "--gunicorn-option",
+        action="append",
+        default=[],
+        metavar="OPTION",
+        help="passed to gunicorn, e.g. --gunicorn-option=--worker-class=gthread (repeatable)",
+    )
+    parser.add_argument("--page", help="only the pages whose name or path contains this (and the baseline)")
     parser.add_argument("--json", help="write the figures here")
     parser.add_argument("--keep-database", action="store_true")
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="use the data a run with --keep-database left (implies --keep-database)",
+    )
     args = parser.parse_args()
     database_url = os.environ["DATABASE_URL"]
+    args.keep_database = args.keep_database or args.reuse
+    pages = [PAGES[0], *((n, p) for n, p in PAGES[1:] if not args.page or args.page in n or args.page in p)]
 
     worker_counts = [int(count) for count in args.workers.split(",")]
 
-    recreate_database(database_url)
+    if not args.reuse:
+        recreate_database(database_url)
     server = None
     runs = []
     try:
-        user, wizard, counts = prepare_data()
+        user, wizard, counts = existing_data() if args.reuse else prepare_data()
         from django.db import connection
 
         with connection.cursor() as cursor:
@@ -295,24 +406,26 @@ def main():
         print("data: " + ", ".join(f"{name} {count}" for name, count in counts.items()))
         for workers in worker_counts:
             print(f"gunicorn {workers} workers:", flush=True)
-            server = start_gunicorn(workers)
+            server = start_gunicorn(workers, args.gunicorn_option)
             cookies, sizes = {}, {}
-            for _name, path in PAGES:
+            for _name, path in pages:
                 cookies[path] = session_cookie(user, wizard)
                 status, sizes[path] = check(path, cookies[path])
                 if status != 200:
                     raise SystemExit(f"{path} answered {status} before the load, not 200: fix the set-up")
             # The pages in turn, args.passes times, duration / passes seconds each time: a load that comes
             # and goes on a shared machine then falls on every page alike, not on whichever ran then.
-            slices = {path: [] for _, path in PAGES}
+            slices = {path: [] for _, path in pages}
             for _ in range(args.passes):
-                for _name, path in PAGES:
+                for _name, path in pages:
                     seconds = max(1, round(args.duration / args.passes))
                     slices[path].append(
-                        load(path, cookies[path], connections=args.connections, duration=seconds)
+                        measured_load(
+                            server, path, cookies[path], connections=args.connections, duration=seconds
+                        )
                     )
             results = []
-            for name, path in PAGES:
+            for name, path in pages:
                 result = combine(slices[path])
                 results.append(
                     {"page": name, "path": path, "bytes": sizes[path], "workers": workers, **result}
@@ -325,6 +438,7 @@ def main():
             for result in results:
                 # Against the baseline served by the same number of workers.
                 result["ratio"] = result["rps"] / baseline
+                result["cpu_ratio"] = results[0]["cpu_ms"] / result["cpu_ms"]
             runs.append({"workers": workers, "pages": results})
         connection.close()
     finally:
@@ -340,14 +454,17 @@ def main():
     print(
         f"\npages: {args.connections} connections, {args.duration} s each; ratio to the baseline with as many workers"
     )
-    print(f"{'page':34} {'workers':>7} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'non-200':>8} {'ratio':>6}")
+    print(
+        f"{'page':34} {'workers':>7} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'non-200':>8} {'ratio':>6} "
+        f"{'server CPU ms':>13} {'all CPU ms':>10} {'CPU ratio':>9}"
+    )
     for r in sorted(
         (r for run in runs for r in run["pages"]), key=lambda r: PAGES.index((r["page"], r["path"]))
     ):
         bad = r["non200"] + r["errors"]
         print(
             f"{r['page']:34} {r['workers']:7d} {r['rps']:8.0f} {r['p50_ms']:8.1f} {r['p99_ms']:8.1f} {bad:8d} "
-            f"{r['ratio']:6.2f}"
+            f"{r['ratio']:6.2f} {r['server_cpu_ms']:13.2f} {r['cpu_ms']:10.2f} {r['cpu_ratio']:9.2f}"
         )
     if args.json:
         main_run = max(runs, key=lambda run: run["workers"])

@@ -24,17 +24,10 @@ import pages  # noqa: E402 (sets DJANGO_SETTINGS_MODULE and DATABASE_URL's defau
 
 
 def prepare(reuse):
-    import django
-
     if not reuse:
         pages.recreate_database(os.environ["DATABASE_URL"])
         return pages.prepare_data()[:2]
-    django.setup()
-    from payers.models import User
-
-    user = User.objects.select_related("person").get(username=pages.USERNAME)
-    enrolments = list(user.person.enrolments.order_by("pk").values_list("pk", flat=True))
-    return user, {"person": user.person.pk, "for_other": False, "enrolments": enrolments}
+    return pages.existing_data()[:2]
 
 
 def main():
@@ -52,10 +45,8 @@ def main():
     from django.db import connection
     from django.test import Client
 
-    cookie = pages.session_cookie(user, wizard)
-    name, _, key = cookie.partition("=")
     client = Client(HTTP_HOST="127.0.0.1")
-    client.cookies[name] = key
+    client.cookies.load(pages.session_cookie(user, wizard))
     chosen = [(n, p) for n, p in pages.PAGES if not args.page or args.page in n or args.page in p]
     if pages.PAGES[0] not in chosen:
         chosen.insert(0, pages.PAGES[0])

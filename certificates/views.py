@@ -8,7 +8,6 @@ from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import Count, Window
 from django.http import FileResponse, Http404
 from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
@@ -24,7 +23,7 @@ from certificates.forms import AppliedDateForm, CertificateQueryForm, month_end
 from certificates.models import Certificate, CertificateStatus
 from contributions.services import NOT_ENROLLED
 from payers.models import Person
-from portal import masking
+from portal import masking, paging
 
 PAGE_SIZE = 10
 
@@ -150,7 +149,7 @@ def downloads(request):
             applied_from=form.cleaned_data["applied_from"],
             applied_to=form.cleaned_data["applied_to"],
         )
-    page = _downloads_page(certificates, request.GET.get("page"))
+    page = paging.get_page(certificates, request.GET.get("page"), per_page=PAGE_SIZE)
     page.object_list = _certificate_rows(page)
     making = any(c["status"] == CertificateStatus.MAKING for c in page)
     refresh = f"{request.path}?{urlencode({**request.GET.dict(), 'refreshed': '1'})}"
@@ -162,32 +161,6 @@ def downloads(request):
         "refresh_url": refresh,
     }
     return render(request, "certificates/downloads.html", context)
-
-
-def _downloads_page(certificates, number):
-    """
-    The page of applications, with the total count taken from the same query (a window function)
-    rather than a COUNT query before it. Anything else (no rows, an out-of-range or malformed page
-    number) goes through Paginator.get_page as before.
-    """
-    paginator = Paginator(certificates, PAGE_SIZE)
-    try:
-        wanted = int(number or 1)
-    except ValueError:
-        wanted = 0
-    if wanted >= 1:
-        start = (wanted - 1) * PAGE_SIZE
-        rows = list(certificates.annotate(matching=Window(Count("pk")))[start : start + PAGE_SIZE])
-        if rows:
-            paginator.count = rows[0]["matching"]  # the cached_property Paginator would otherwise query
-            return _page_of(paginator, wanted, rows)
-    return paginator.get_page(number)
-
-
-def _page_of(paginator, number, rows):
-    page = paginator.page(number)
-    page.object_list = rows
-    return page
 
 
 def _month(day):

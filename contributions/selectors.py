@@ -3,7 +3,7 @@
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import F, Q
+from django.db.models import Q
 
 from contributions import names
 from contributions.models import Bill, BillStatus, Enrolment, PaidRecord, Payment
@@ -113,38 +113,47 @@ def payments_of(user):
     return Payment.objects.filter(scope).select_related("person", "refund").order_by("-created_at")
 
 
+# What 缴费记录 reads of a paid record: plain field paths. Renamed with F() they would be resolved as
+# annotations each time the query is built, ~0.1 ms of the page (bench/profile_pages.py).
+PAID_RECORD_FIELDS = [
+    "voucher_number",
+    "period_start",
+    "period_end",
+    "treasury_date",
+    "amount",
+    "enrolment__agency_id",
+    "enrolment__personnel_number",
+    "enrolment__category_id",
+    "enrolment__subcategory_id",
+]
+
+
 def paid_records_of(person):
     """
-    The person's paid records (缴费明细), newest period first, as dicts of what 缴费记录 shows, with the ids
-    of the agency, the 征收品目 (also for its 征收项目) and the 征收子目: paid_record_names() names them.
+    The person's paid records (缴费明细), newest period first, as dicts of PAID_RECORD_FIELDS: with the
+    ids of the agency, the 征收品目 (also for its 征收项目) and the 征收子目, which paid_record_names() names.
     """
     return (
         PaidRecord.objects.filter(enrolment__person=person)
         .order_by("-period_start", "-voucher_number")
-        .values(
-            "voucher_number",
-            "period_start",
-            "period_end",
-            "treasury_date",
-            "amount",
-            agency=F("enrolment__agency_id"),
-            personnel_number=F("enrolment__personnel_number"),
-            item=F("enrolment__category_id"),
-            category=F("enrolment__category_id"),
-            subcategory=F("enrolment__subcategory_id"),
-        )
+        .values(*PAID_RECORD_FIELDS)
     )
 
 
 def paid_record_names(records):
-    """paid_records_of()'s dicts with the names for the ids, from contributions.names."""
+    """paid_records_of()'s dicts as 缴费记录 shows them, with the names for the ids from contributions.names."""
     return [
         {
-            **record,
-            "agency": names.name("agency", record["agency"]),
-            "item": names.name("item", record["item"]),
-            "category": names.name("category", record["category"]),
-            "subcategory": names.name("subcategory", record["subcategory"]),
+            "voucher_number": record["voucher_number"],
+            "period_start": record["period_start"],
+            "period_end": record["period_end"],
+            "treasury_date": record["treasury_date"],
+            "amount": record["amount"],
+            "personnel_number": record["enrolment__personnel_number"],
+            "agency": names.name("agency", record["enrolment__agency_id"]),
+            "item": names.name("item", record["enrolment__category_id"]),
+            "category": names.name("category", record["enrolment__category_id"]),
+            "subcategory": names.name("subcategory", record["enrolment__subcategory_id"]),
         }
         for record in records
     ]

@@ -4,16 +4,16 @@
 The wizard's progress lives in the session; every step re-checks it on the server.
 """
 
+import functools
 import logging
 import secrets
 
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.http import HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import formats, timezone
-from django.utils.html import format_html
+from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext
 from django.views.decorators.cache import never_cache
@@ -23,9 +23,17 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from contributions import calendar, selectors, services
 from contributions.adapters.gateway import InvalidNotification, get_gateway
 from contributions.forms import EnrolmentChoiceForm, NoticeChoiceForm, PayerForm, PaymentMethodForm
-from contributions.models import BillKind, ContributionType, PaymentChannel, PaymentMethod, PaymentStatus
+from contributions.models import (
+    BillKind,
+    ContributionType,
+    PaidRecord,
+    PaymentChannel,
+    PaymentMethod,
+    PaymentStatus,
+)
 from mandates.services import active_mandate
 from payers.models import Person
+from portal import paging
 
 logger = logging.getLogger(__name__)
 STEPS = ["身份信息填写", "参保信息选择", "缴费信息提交"]
@@ -159,21 +167,23 @@ _NOTICE_CHECKBOX = (
     '<input class="form-check-input" type="checkbox" name="notices" value="{number}" data-amount="{total}" '
     'id="notice-{number}"{checked} aria-label="{label}"></td>'
 )
-_BILL_CELLS = (
-    "<td>{agency}</td><td>{notice_number}</td><td>{item}</td><td>{category}</td><td>{subcategory}</td>"
-    '<td class="text-nowrap">{period}</td><td class="text-end">{amount}</td><td>{contribution_type}</td>'
-    "<td>{tax_office}</td>"
+_BILL_ROW = (
+    "<tr>{checkbox}<td>{agency}</td><td>{notice_number}</td><td>{item}</td><td>{category}</td>"
+    '<td>{subcategory}</td><td class="text-nowrap">{period}</td><td class="text-end">{amount}</td>'
+    "<td>{contribution_type}</td><td>{tax_office}</td></tr>"
 )
 
 
 def _bill_table(groups, *, checked):
     """
     Step 3's table body: one HTML fragment of <tr>s per notice, its first row carrying the notice's
-    checkbox (rowspan over the notice's bills), as pay_bills.html showed them.
+    checkbox (rowspan over the notice's bills), as pay_bills.html showed them. One format_html per row.
     """
     to = gettext("至")
     types = dict(ContributionType.choices)
     checked_attribute = mark_safe(" checked")  # noqa: S308 (a constant)
+    # The same names recur on every row: each is escaped once, and format_html keeps what is escaped.
+    escaped = functools.cache(conditional_escape)
     table = []
     for group in groups:
         total = formats.localize(group.total)
@@ -186,21 +196,22 @@ def _bill_table(groups, *, checked):
             label=gettext("选择征集通知单号 %(number)s，合计 %(total)s 元")
             % {"number": group.notice_number, "total": total},
         )
-        rows = []
-        for bill in group.bills:
-            cells = format_html(
-                _BILL_CELLS,
-                agency=bill.agency,
-                notice_number=bill.notice_number,
-                item=bill.item,
-                category=bill.category,
-                subcategory=bill.subcategory or "",
+        rows = [
+            format_html(
+                _BILL_ROW,
+                checkbox="" if index else checkbox,
+                agency=escaped(bill.agency),
+                notice_number=escaped(bill.notice_number),
+                item=escaped(bill.item),
+                category=escaped(bill.category),
+                subcategory=escaped(bill.subcategory or ""),
                 period=f"{_month(bill.period_start)}{to}{_month(bill.period_end)}",
                 amount=formats.localize(bill.amount),
-                contribution_type=types.get(bill.contribution_type, bill.contribution_type),
-                tax_office=bill.tax_office,
+                contribution_type=escaped(types.get(bill.contribution_type, bill.contribution_type)),
+                tax_office=escaped(bill.tax_office),
             )
-            rows.append(format_html("<tr>{}{}</tr>", "" if rows else checkbox, cells))
+            for index, bill in enumerate(group.bills)
+        ]
         table.append(mark_safe("\n".join(rows)))  # noqa: S308 (built by format_html)
     return table
 
@@ -308,10 +319,12 @@ def gateway_notify(request):
 @require_safe
 def records(request):
     """缴费记录: the account's payments, and the paid records of the account's person."""
-    payments = Paginator(selectors.payments_of(request.user), 10).get_page(request.GET.get("page"))
+    payments = paging.get_page(selectors.payments_of(request.user), request.GET.get("page"), per_page=10)
     person = request.user.person
-    paid = Paginator(selectors.paid_records_of(person) if person else [], 10).get_page(
-        request.GET.get("records_page")
+    paid = paging.get_page(
+        selectors.paid_records_of(person) if person else PaidRecord.objects.none(),
+        request.GET.get("records_page"),
+        per_page=10,
     )
     paid.object_list = _paid_record_rows(selectors.paid_record_names(paid.object_list))
     return render(request, "contributions/records.html", {"payments": payments, "paid_records": paid})

@@ -84,3 +84,18 @@ def test_an_agency_renamed_in_the_admin_shows_at_once_though_names_are_cached(fl
     after = flexible_client.get(reverse("contributions:pay_bills")).content.decode()
 
     assert "上海市社会保险事业管理中心新区分中心" in after
+
+
+def test_records_count_payments_and_paid_records_in_their_page_queries(
+    flexible_client, flexible, django_assert_max_num_queries
+):
+    payment = start(flexible, paid_by=User.objects.get(person=flexible))
+    notify(flexible_client, notification(payment))
+
+    with django_assert_max_num_queries(10) as queries:
+        page = flexible_client.get(reverse("contributions:records")).content.decode()
+    counts = [q["sql"] for q in queries.captured_queries if "COUNT(" in q["sql"] and "OVER" not in q["sql"]]
+
+    paid = PaidRecord.objects.filter(enrolment__person=flexible).count()
+    assert re.findall(r"共 (\d+) 条", page) == ["1", str(paid)] and paid > 0
+    assert counts == []  # the totals come with the rows
