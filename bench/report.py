@@ -218,6 +218,31 @@ def bulk_targets(imports, debit):
     ]
 
 
+def little_law(rows, pages):
+    """Why the p99 target depends on the requests/s a page reaches, from this run's figures."""
+    connections = pages["connections"]
+    served = [r for r in rows if r.get("workers", pages["workers"]) == pages["workers"]]
+    means = "; ".join(
+        f"{r['page']}: {connections} ÷ {r['rps']:.0f} = {connections * 1000 / r['rps']:.0f} ms"
+        for r in served
+    )
+    baseline_mean = connections * 1000 / served[0]["rps"]  # rows are sorted with the baseline first
+    if baseline_mean > 100:
+        verdict_text = (
+            "The bare baseline's own mean is above 100 ms, so no Django page served this way can meet "
+            f"the target on this machine: it needs more cores per {connections} connections (the 1 → 2 worker rows "
+            "show how the figures follow the processes)."
+        )
+    else:
+        verdict_text = "A page below that rate cannot meet it, whatever its tail."
+    return (
+        f"**p99 at {connections} connections.** wrk keeps every connection busy, so by Little's law the "
+        f"mean time a request spends queued and served is {connections} ÷ requests per second, and a p99 "
+        f"of 100 ms needs more than {connections * 10} requests/s from the page itself, on the cores "
+        f"that also run wrk and PostgreSQL. Means at {pages['workers']} workers: {means}. {verdict_text}"
+    )
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--pdf-renders", type=int, default=30)
@@ -286,8 +311,9 @@ def main():
     )
     out += [
         "",
-        "| page | URL | workers | req/s | p50 ms | p99 ms | non-200 | ratio to baseline |",
-        "|---|---|---:|---:|---:|---:|---:|---:|",
+        "| page | URL | workers | req/s | p50 ms | p99 ms | non-200 | ratio to baseline | server CPU ms "
+        "| CPU ratio |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     rows = [r for run in pages.get("runs", [pages]) for r in run["pages"]]
     rows.sort(key=lambda r: [p["path"] for p in pages["pages"]].index(r["path"]))  # by page, then workers
@@ -295,8 +321,17 @@ def main():
         bad = r["non200"] + r["errors"]
         out.append(
             f"| {r['page']} | `{r['path']}` | {r.get('workers', pages['workers'])} | {r['rps']:.0f} | "
-            f"{r['p50_ms']:.1f} | {r['p99_ms']:.1f} | {bad} | {r['ratio']:.2f} |"
+            f"{r['p50_ms']:.1f} | {r['p99_ms']:.1f} | {bad} | {r['ratio']:.2f} | {r['server_cpu_ms']:.2f} | "
+            f"{r['cpu_ratio']:.2f} |"
         )
+    out += [
+        "",
+        "Server CPU ms: CPU time per request of gunicorn and its PostgreSQL backends (from /proc); CPU "
+        "ratio: the baseline's CPU time per request (wrk's included) over the page's. Both move far less "
+        "than req/s and p99 when other work shares the machine.",
+        "",
+        little_law(rows, pages),
+    ]
 
     out += ["", "## Certificate PDF rendering", ""]
     out.append(
