@@ -15,7 +15,7 @@ from django.db.models import Case, DecimalField, F, Sum, Value, When
 from django.utils import timezone
 
 from bank_sandbox.models import SandboxAccount, SandboxDebit, SandboxRefund
-from portal.bulk import insert_rows
+from portal.bulk import insert_rows, text_in
 
 # Verification refusals, in the order the bank checks them.
 ACCOUNT_UNKNOWN = "account_unknown"
@@ -134,39 +134,41 @@ def debit_many(debits):
 
 
 def _debit_file(lines):
-    accounts = {
-        (account.bank, account.account_number): account
-        for account in SandboxAccount.objects.select_for_update()
+    accounts, balances = {}, {}  # (bank, account number) -> (pk, frozen); pk -> balance
+    for pk, bank, number, balance, frozen in (
+        SandboxAccount.objects.select_for_update()
         # Both columns, so the (bank, account_number) unique index finds them (not a scan of all accounts).
-        .filter(bank__in={line[0] for line in lines}, account_number__in={line[1] for line in lines})
+        .filter(bank__in={line[0] for line in lines}, account_number__in=text_in({line[1] for line in lines}))
         .order_by("pk")
-    }
+        .values_list("pk", "bank", "account_number", "balance", "frozen")
+    ):
+        accounts[bank, number] = pk, frozen
+        balances[pk] = balance
     processed = {
         record.reference: record
-        for record in SandboxDebit.objects.filter(reference__in=[line[3] for line in lines])
+        for record in SandboxDebit.objects.filter(reference__in=text_in(line[3] for line in lines))
     }
-    balances = {account.pk: account.balance for account in accounts.values()}
     taken, now = {}, timezone.now()
     new, states = [], []
     for bank, number, amount, reference in lines:
         if reference in processed:
             states.append(processed[reference])
             continue
-        account = accounts.get((bank, number))
-        if account is None:
+        if (bank, number) not in accounts:
             states.append(
                 DebitState(reference, DEBIT_ACCOUNT_UNKNOWN, amount, DEBIT_MESSAGES[DEBIT_ACCOUNT_UNKNOWN])
             )
             continue
-        if account.frozen:
+        account_id, frozen = accounts[bank, number]
+        if frozen:
             result = SandboxDebit.Result.ACCOUNT_FROZEN
-        elif balances[account.pk] >= amount:
+        elif balances[account_id] >= amount:
             result = SandboxDebit.Result.SUCCEEDED
-            balances[account.pk] -= amount
-            taken[account.pk] = taken.get(account.pk, Decimal("0.00")) + amount
+            balances[account_id] -= amount
+            taken[account_id] = taken.get(account_id, Decimal("0.00")) + amount
         else:
             result = SandboxDebit.Result.INSUFFICIENT_FUNDS
-        new.append((account.pk, amount, reference, result, now))
+        new.append((account_id, amount, reference, result, now))
         processed[reference] = DebitState(reference, result, amount, DEBIT_MESSAGES[result], now)
         states.append(processed[reference])
     insert_rows(SandboxDebit, ["account_id", "amount", "reference", "result", "created_at"], new)
@@ -180,16 +182,15 @@ def _take(taken):
         return
     if connection.vendor == "postgresql":
         table = connection.ops.quote_name(SandboxAccount._meta.db_table)
-        values = ", ".join(["(%s, %s::numeric)"] * len(taken))
         with connection.cursor() as cursor:
             cursor.execute(
                 f"UPDATE {table} AS a SET balance = a.balance - v.taken "  # noqa: S608 (no user input)
-                f"FROM (VALUES {values}) AS v(id, taken) "
+                "FROM unnest(%s::bigint[], %s::numeric[]) AS v(id, taken) "
                 "WHERE a.id = v.id AND a.balance >= v.taken AND NOT a.frozen",
-                [part for item in taken.items() for part in item],
+                [list(taken), list(taken.values())],
             )
             updated = cursor.rowcount
-    else:  # the same single statement, as a CASE (fine for a page; VALUES scales better on PostgreSQL)
+    else:  # the same single statement, as a CASE (fine for a page; arrays scale better on PostgreSQL)
         amount = Case(
             *(When(pk=pk, then=Value(amount)) for pk, amount in taken.items()),
             output_field=DecimalField(max_digits=12, decimal_places=2),

@@ -12,8 +12,10 @@ encrypted account number is encrypted as the portal would). `--short-of-funds` o
 little, so the insufficient-funds path (failed payment, attempt, SMS) is part of the run.
 
 Then times `manage.py run_batch_debit --date <the latest deduction day>` in its own process (bench.settings:
-DEBUG off) with its peak RSS, checks what it wrote (bills paid, debits, balances, attempts, SMS) and
-prints bills/s. --json writes the figures for bench/report.py.
+DEBUG off) with its peak RSS and CPU time, and the CPU time of its PostgreSQL backends (read from /proc
+every half second while it runs, when PostgreSQL runs on this machine: most of a batch's work is
+PostgreSQL's), checks what it wrote (bills paid, debits, balances, attempts, SMS) and prints bills/s.
+--json writes the figures for bench/report.py.
 """
 
 import argparse
@@ -21,6 +23,7 @@ import datetime
 import json
 import os
 import sys
+import threading
 import time
 from decimal import Decimal
 from pathlib import Path
@@ -199,6 +202,48 @@ def check(people, bills, short_of_funds):
     return counts
 
 
+class BackendCpu:
+    """
+    The CPU seconds of the database's client backends while a `with` block runs, summed over backends,
+    read from /proc every half second (so the last half second of each is missed); None when PostgreSQL
+    does not run on this machine.
+    """
+
+    def __init__(self, database_url):
+        self.database_url = database_url
+        self.seconds = {}  # backend pid -> its CPU seconds when last seen
+        self.done = threading.Event()
+
+    def __enter__(self):
+        self.thread = threading.Thread(target=self._sample)
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.done.set()
+        self.thread.join()
+
+    @property
+    def total(self):
+        return sum(self.seconds.values()) if self.seconds else None
+
+    def _sample(self):
+        import psycopg
+
+        with psycopg.connect(self.database_url, autocommit=True) as connection:
+            query = (
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                "AND backend_type = 'client backend' AND pid <> pg_backend_pid()"
+            )
+            while not self.done.wait(0.5):
+                for (pid,) in connection.execute(query):
+                    try:
+                        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                    except OSError:
+                        continue  # ended meanwhile, or PostgreSQL runs elsewhere
+                    self.seconds[pid] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--bills", type=int, default=1_000_000, help="payable bills (two per person)")
@@ -231,7 +276,8 @@ def main():
     if args.setup_only:
         return
 
-    seconds, rss, output, cpu = run_measured(["run_batch_debit", "--date", f"{run_date}"], env)
+    with BackendCpu(database_url) as backends:
+        seconds, rss, output, cpu = run_measured(["run_batch_debit", "--date", f"{run_date}"], env)
     counts = check(people, bills, args.short_of_funds)
     connections.close_all()
     recreate_database(database_url)
@@ -239,12 +285,14 @@ def main():
 
     print(f"    {output}")
     print("    " + ", ".join(f"{name} {count:,}" for name, count in counts.items()))
+    backend_cpu = backends.total
     print(
-        f"{'run':20} {'seconds':>8} {'bills/s':>8} {'mandates/s':>10} {'CPU s':>7} {'bills/CPU s':>11} {'peak RSS':>9}"
+        f"{'run':20} {'seconds':>8} {'bills/s':>8} {'mandates/s':>10} {'CPU s':>7} {'bills/CPU s':>11} "
+        f"{'PostgreSQL CPU s':>16} {'peak RSS':>9}"
     )
     print(
         f"{'run_batch_debit':20} {seconds:8.1f} {bills / seconds:8.0f} {people / seconds:10.0f} {cpu:7.1f} "
-        f"{bills / cpu:11.0f} {rss:5.0f} MiB"
+        f"{bills / cpu:11.0f} {'-' if backend_cpu is None else f'{backend_cpu:.1f}':>16} {rss:5.0f} MiB"
     )
     if args.json:
         args.json.write_text(
@@ -257,6 +305,7 @@ def main():
                     "bills_per_s": bills / seconds,
                     "mandates_per_s": people / seconds,
                     "cpu_seconds": cpu,
+                    "postgresql_cpu_seconds": backend_cpu,
                     "bills_per_cpu_s": bills / cpu,
                     "rss_mib": rss,
                     "summary": output,

@@ -15,7 +15,8 @@ Guarantees, each with a test:
   transaction locks them and creates the page's payments (committed before the bank is called, so every
   bank reference is on record whatever happens next), one batch call to the bank debits the page (a
   批量代扣文件: `debit_many`), and one transaction settles the paid bills, fails the refused payments,
-  records the attempts and queues the SMS, each with one statement per table. A mandate that does not fit
+  records the attempts and queues the SMS, each with one statement per table. On PostgreSQL, WORKERS
+  threads debit pages at once, each on its own connection, over disjoint shares of the mandates. A mandate that does not fit
   the bulk path (a payment for the day already exists — a resumed run —, its bills changed since the
   page was read, or are in another pending payment) goes through the per-mandate path
   (`start_payment`, `collect_by_mandate`), which refuses or completes it exactly as before.
@@ -26,11 +27,14 @@ import enum
 import hashlib
 import logging
 import secrets
+import threading
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import cached_property, lru_cache
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, connections, transaction
 from django.db.models import Case, Count, Exists, F, OuterRef, Q, Sum, Value, When
 from django.utils import timezone
 
@@ -56,11 +60,12 @@ from contributions.services import (
 from mandates.adapters.bank import DebitRequest, DebitStatus, debit_many, get_bank
 from mandates.models import DebitAttempt, DebitResult, DebitRun, DebitRunStatus, Mandate, MandateStatus
 from payers.adapters.sms import send_sms, send_sms_many
-from portal.bulk import insert_rows, pk_in
+from portal.bulk import insert_rows, pk_in, text_in
 
 logger = logging.getLogger(__name__)
 
-PAGE_SIZE = 1000
+PAGE_SIZE = 2000
+WORKERS = 2  # threads debiting pages at once on PostgreSQL, each on its own connection (see _debit_all)
 COUNTS_EVERY_PAGES = 10  # pages between refreshes of the run's counts while it runs (and at the end)
 ZERO = Decimal("0.00")
 
@@ -122,13 +127,15 @@ class Planned:
     """What a mandate's account is to be debited for on the run's day."""
 
     mandate: Mandate
+    run_date: datetime.date
     notice_numbers: list
     amount: Decimal
     bills: tuple = ()  # PlannedBill: every unpaid bill of the notices, as read with the page
 
-    def idempotency_key(self, run_date):
+    @cached_property
+    def idempotency_key(self):
         digest = hashlib.sha256(",".join(self.notice_numbers).encode()).hexdigest()[:16]
-        return f"batch:{run_date:%Y-%m-%d}:{self.mandate.pk}:{digest}"
+        return f"batch:{self.run_date:%Y-%m-%d}:{self.mandate.pk}:{digest}"
 
 
 def run_batch_debit(*, run_date=None, dry_run=False, resume=False, progress=None):
@@ -138,7 +145,8 @@ def run_batch_debit(*, run_date=None, dry_run=False, resume=False, progress=None
     Does nothing on a day that is not a deduction day, or when the day's run has finished. Refuses
     while a run is in progress, and after a failed or interrupted one unless `resume` (which finishes
     it, skipping the mandates already attempted). `dry_run` writes nothing and calls no bank: it says
-    how many accounts would be debited for how much. `progress(done, total)` is called per mandate.
+    how many accounts would be debited for how much. `progress(done, total)` is called per mandate (from the
+    workers' threads, one call at a time).
     """
     today = timezone.localdate()
     run_date = run_date or today
@@ -227,25 +235,94 @@ def _another_run_in_progress(run_date):
 
 
 def _debit_all(run, *, progress):
+    """
+    Debit every candidate. On PostgreSQL the mandates are shared by primary key between WORKERS threads,
+    each paging through its share on its own connection: while one waits for PostgreSQL (most of a page's
+    time), another's Python runs. The shares are disjoint — one active mandate per person, so no bill,
+    payment or bank account is in two shares — and each page is handled exactly as with one worker.
+    Should a worker fail, the others stop after their current page and the error is raised (the run is
+    then resumed as after any crash).
+    """
     candidates = _candidates(run.run_date)
-    total, done = candidates.count(), 0
-    for number, page in enumerate(_pages(candidates), start=1):
-        mandate_ids = [mandate.pk for mandate in page]
-        attempted = set(
-            DebitAttempt.objects.filter(run=run, mandate_id__in=mandate_ids).values_list(
-                "mandate_id", flat=True
+    tally = _Tally(run, total=candidates.count(), progress=progress)
+    if not _concurrent():
+        _debit_share(run, candidates, tally=tally)
+        return
+    stop = threading.Event()
+    with ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="batch-debit") as pool:
+        shares = [
+            pool.submit(
+                _debit_share_on_own_connection,
+                run,
+                candidates.alias(share=F("pk") % WORKERS).filter(share=share),
+                tally=tally,
+                stop=stop,
             )
-        )
-        plans = _plan(page, run_date=run.run_date)
-        _resolve_superseded(plans, run_date=run.run_date)
-        _debit_page(run, [plans[m.pk] for m in page if m.pk in plans and m.pk not in attempted])
-        for _ in page:
-            done += 1
-            if progress:
-                progress(done, total)
-        if number % COUNTS_EVERY_PAGES == 0:
-            # Counting the run's attempts costs more as they grow: every few pages, not every page.
-            _record_counts(run)
+            for share in range(WORKERS)
+        ]
+        try:
+            for share in as_completed(shares):
+                share.result()
+        finally:
+            stop.set()
+
+
+def _concurrent():
+    """
+    Whether to use WORKERS threads: not on SQLite (one writer at a time), nor inside a caller's
+    transaction, whose uncommitted rows the workers' own connections would not see.
+    """
+    return WORKERS > 1 and connection.vendor == "postgresql" and not connection.in_atomic_block
+
+
+def _debit_share_on_own_connection(run, candidates, *, tally, stop):
+    try:
+        _debit_share(run, candidates, tally=tally, stop=stop)
+    finally:
+        connections.close_all()  # this thread's connection
+
+
+def _debit_share(run, candidates, *, tally, stop=None):
+    for page in _pages(candidates):
+        if stop and stop.is_set():
+            return
+        _debit_mandates(run, page)
+        tally.page_done(page)
+
+
+def _debit_mandates(run, page):
+    """Debit a page's mandates, but those already attempted by this run (when it is resumed)."""
+    attempted = set(
+        DebitAttempt.objects.filter(
+            run=run, mandate_id__in=pk_in(mandate.pk for mandate in page)
+        ).values_list("mandate_id", flat=True)
+    )
+    plans = _plan(page, run_date=run.run_date)
+    _resolve_superseded(plans)
+    _debit_page(run, [plans[m.pk] for m in page if m.pk in plans and m.pk not in attempted])
+
+
+class _Tally:
+    """
+    The mandates done, told to `progress(done, total)` one by one, and the run's counts refreshed every
+    COUNTS_EVERY_PAGES pages; shared by the workers.
+    """
+
+    def __init__(self, run, *, total, progress):
+        self.run, self.total, self.progress = run, total, progress
+        self.done = self.pages = 0
+        self.lock = threading.Lock()
+
+    def page_done(self, page):
+        with self.lock:
+            self.pages += 1
+            for _ in page:
+                self.done += 1
+                if self.progress:
+                    self.progress(self.done, self.total)
+            if self.pages % COUNTS_EVERY_PAGES == 0:
+                # Counting the run's attempts costs more as they grow: every few pages, not every page.
+                _record_counts(self.run)
 
 
 def _dry_run(run_date, *, resume, progress):
@@ -290,10 +367,16 @@ def _payable_on(run_date):
 
 
 def _pages(candidates):
-    """The candidates by primary key, PAGE_SIZE at a time: memory stays bounded whatever the volume."""
+    """
+    The candidates by primary key, PAGE_SIZE at a time: memory stays bounded whatever the volume. Only the
+    fields a debit needs are read (thousands of model instances a second: each loaded field counts).
+    """
     last = 0
+    fields = ("person", "bank", "account_number", "person__phone")
     while True:
-        page = list(candidates.filter(pk__gt=last).select_related("person").order_by("pk")[:PAGE_SIZE])
+        page = list(
+            candidates.filter(pk__gt=last).select_related("person").only(*fields).order_by("pk")[:PAGE_SIZE]
+        )
         if not page:
             return
         yield page
@@ -310,7 +393,7 @@ def _plan(page, *, run_date):
     """
     by_person = {mandate.person_id: mandate for mandate in page}
     rows = (
-        Bill.objects.filter(enrolment__person_id__in=by_person, status=BillStatus.UNPAID)
+        Bill.objects.filter(enrolment__person_id__in=pk_in(by_person), status=BillStatus.UNPAID)
         .annotate(due=Case(When(_payable_on(run_date), then=True), default=False))
         .values_list(
             "enrolment__person_id",
@@ -340,6 +423,7 @@ def _plan(page, *, run_date):
     return {
         by_person[person_id].pk: Planned(
             mandate=by_person[person_id],
+            run_date=run_date,
             notice_numbers=sorted(number for number, _, _ in picked),
             amount=sum((amount for _, amount, _ in picked), ZERO),
             bills=tuple(bill for _, _, bills in picked for bill in bills),
@@ -348,15 +432,15 @@ def _plan(page, *, run_date):
     }
 
 
-def _resolve_superseded(plans, *, run_date):
+def _resolve_superseded(plans):
     """
     Settle or fail the page's batch payments left pending by an interrupted run for other bills or another
     day: they would hold the bills (`start_payment` refuses bills in a pending batch payment).
     A pending payment with this run's key is left to `_debit`, which completes it.
     """
-    wanted = {plan.mandate.person_id: plan.idempotency_key(run_date) for plan in plans.values()}
+    wanted = {plan.mandate.person_id: plan.idempotency_key for plan in plans.values()}
     pending = Payment.objects.filter(
-        person_id__in=wanted, status=PaymentStatus.PENDING, channel=PaymentChannel.BATCH_DEBIT
+        person_id__in=pk_in(wanted), status=PaymentStatus.PENDING, channel=PaymentChannel.BATCH_DEBIT
     )
     for payment in pending:
         if payment.idempotency_key != wanted[payment.person_id]:
@@ -395,6 +479,7 @@ class _Started:
     payment_id: int
     order_number: str
     amount: Decimal
+    line_ids: tuple  # the payment lines' primary keys, one per bill of the plan, in the same order
 
 
 def _debit_page(run, plans):
@@ -430,9 +515,9 @@ def _start_page(run, plans):
     would for each. Returns ([_Started], [plans left to the per-mandate path]).
     """
     today = timezone.localdate()
-    keyed = {plan.idempotency_key(run.run_date): plan for plan in plans}
+    keyed = {plan.idempotency_key: plan for plan in plans}
     existing = set(
-        Payment.objects.filter(idempotency_key__in=keyed).values_list("idempotency_key", flat=True)
+        Payment.objects.filter(idempotency_key__in=text_in(keyed)).values_list("idempotency_key", flat=True)
     )
     one_by_one = [plan for key, plan in keyed.items() if key in existing]
     fresh = {key: plan for key, plan in keyed.items() if key not in existing}
@@ -445,7 +530,7 @@ def _start_page(run, plans):
             Bill.objects.select_for_update(of=("self",))
             .filter(
                 enrolment__person_id__in=pk_in({person_id for person_id, _ in wanted}),
-                notice_number__in={number for _, number in wanted},
+                notice_number__in=text_in({number for _, number in wanted}),
             )
             .values_list("pk", "enrolment__person_id", "notice_number", "status", "payable_until")
             .order_by("pk")
@@ -461,14 +546,15 @@ def _start_page(run, plans):
             ).values_list("bill_id", flat=True)
         )
         ready = {}
+        order_numbers = _order_numbers()
         for key, plan in fresh.items():
             bills = found.get(plan.mandate.person_id, {})
             planned = {bill.pk for bill in plan.bills}
             if set(bills) == planned and all(bills.values()) and not planned & held:
-                ready[key] = (plan, _order_number())
+                ready[key] = (plan, next(order_numbers))
             else:
                 one_by_one.append(plan)  # start_payment says why, or closes the other pending payment
-        insert_rows(
+        payment_ids = insert_rows(
             Payment,
             ["order_number", "person_id", "method", "channel", "amount", "idempotency_key"],
             (
@@ -482,20 +568,34 @@ def _start_page(run, plans):
                 )
                 for key, (plan, number) in ready.items()
             ),
+            return_pks=True,
         )
-        ids = dict(Payment.objects.filter(idempotency_key__in=ready).values_list("idempotency_key", "pk"))
-        insert_rows(
-            PaymentLine,
-            ["payment_id", "bill_id", "amount"],
-            ((ids[key], bill.pk, bill.amount) for key, (plan, _) in ready.items() for bill in plan.bills),
+        line_ids = iter(
+            insert_rows(
+                PaymentLine,
+                ["payment_id", "bill_id", "amount"],
+                (
+                    (payment_id, bill.pk, bill.amount)
+                    for payment_id, (plan, _) in zip(payment_ids, ready.values(), strict=True)
+                    for bill in plan.bills
+                ),
+                return_pks=True,
+            )
         )
-    started = [_Started(plan, ids[key], number, plan.amount) for key, (plan, number) in ready.items()]
-    return started, one_by_one
+    return [
+        _Started(plan, payment_id, number, plan.amount, tuple(next(line_ids) for _ in plan.bills))
+        for payment_id, (plan, number) in zip(payment_ids, ready.values(), strict=True)
+    ], one_by_one
 
 
-def _order_number():
-    """Like `new_order_number`, with 16 random digits: thousands of orders a second never collide."""
-    return f"SB{timezone.localtime():%Y%m%d%H%M%S}{secrets.randbelow(10**16):016d}"
+def _order_numbers():
+    """
+    Order numbers like `new_order_number`'s, with 16 random digits: thousands of orders a second never
+    collide. The time in them is read once for a page.
+    """
+    now = f"{timezone.localtime():%Y%m%d%H%M%S}"
+    while True:
+        yield f"SB{now}{secrets.randbelow(10**16):016d}"
 
 
 def _finish_page(run, started, results):
@@ -552,7 +652,6 @@ def _settle_page(paid, now):
             )
             if taken != len(bill_ids):
                 raise _SettleOneByOne
-            bills = {bill.pk: bill for item, _ in paid for bill in item.plan.bills}
             day = timezone.localtime(now)
             insert_rows(
                 PaidRecord,
@@ -569,19 +668,18 @@ def _settle_page(paid, now):
                 ],  # fmt: skip
                 (
                     (
-                        f"{day:%Y%m%d}{line_pk:012d}",
-                        bills[bill_id].enrolment_id,
-                        bill_id,
-                        payment_id,
-                        bills[bill_id].tax_authority_id,
-                        bills[bill_id].period_start,
-                        bills[bill_id].period_end,
+                        f"{day:%Y%m%d}{line_id:012d}",
+                        bill.enrolment_id,
+                        bill.pk,
+                        item.payment_id,
+                        bill.tax_authority_id,
+                        bill.period_start,
+                        bill.period_end,
                         now,
-                        amount,
+                        bill.amount,
                     )
-                    for line_pk, payment_id, bill_id, amount in PaymentLine.objects.filter(
-                        payment_id__in=pk_in(pks)
-                    ).values_list("pk", "payment_id", "bill_id", "amount")
+                    for item, _ in paid
+                    for line_id, bill in zip(item.line_ids, item.plan.bills, strict=True)
                 ),
             )
             pending = Payment.objects.filter(pk__in=pk_in(pks), status=PaymentStatus.PENDING)
@@ -616,7 +714,7 @@ def _debit(run, plan):
             notice_numbers=plan.notice_numbers,
             method=PaymentMethod.MANDATE,
             channel=PaymentChannel.BATCH_DEBIT,
-            idempotency_key=plan.idempotency_key(run.run_date),
+            idempotency_key=plan.idempotency_key,
         )
     except PaymentError as error:
         # The bills changed since the page was read (paid at a counter, cancelled, a new import).
@@ -671,13 +769,19 @@ def _sms_for(person, result, amount, paid_at):
         return None
     amount = f"{amount:.2f}"
     if result == DebitResult.SUCCEEDED:
-        day = timezone.localdate(paid_at)
-        body = SMS_SUCCEEDED.format(amount=amount, day=f"{day.year}年{day.month}月{day.day}日")
+        body = SMS_SUCCEEDED.format(amount=amount, day=_day_in_words(paid_at))
     elif result == DebitResult.INSUFFICIENT_FUNDS:
         body = SMS_INSUFFICIENT.format(amount=amount)
     else:
         return None  # other refusals (account frozen, closed) are for staff to follow up, in admin
     return person.phone, body, "batch_debit"
+
+
+@lru_cache(maxsize=16)
+def _day_in_words(paid_at):
+    """The day of `paid_at` in Shanghai as an SMS says it; computed once for a page (one `paid_at`)."""
+    day = timezone.localdate(paid_at, timezone.get_default_timezone())
+    return f"{day.year}年{day.month}月{day.day}日"
 
 
 def _record_counts(run, *, status=None):
