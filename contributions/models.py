@@ -174,8 +174,7 @@ class Bill(models.Model):
     """
 
     # No index of their own: the natural key's unique index leads with notice_number and
-    # bill_enrolment_status with enrolment, and every index less is one less to write for each imported
-    # or paid bill.
+    # bill_enrolment_status with enrolment (migration 0007).
     notice_number = models.CharField("征集通知单号", max_length=30)
     enrolment = models.ForeignKey(
         Enrolment, verbose_name="参保登记", on_delete=models.PROTECT, related_name="bills", db_index=False
@@ -345,8 +344,8 @@ class Refund(models.Model):
 class PaymentLine(models.Model):
     """A bill inside a payment, with the amount owed when the payment was made."""
 
-    payment = models.ForeignKey(
-        Payment, verbose_name="缴费订单", on_delete=models.CASCADE, related_name="lines"
+    payment = models.ForeignKey(  # indexed by payment_line_unique_bill, which leads with it
+        Payment, verbose_name="缴费订单", on_delete=models.CASCADE, related_name="lines", db_index=False
     )
     bill = models.ForeignKey(
         Bill, verbose_name="应缴信息", on_delete=models.PROTECT, related_name="payment_lines"
@@ -370,8 +369,12 @@ class PaidRecord(models.Model):
     """
 
     voucher_number = models.CharField("应征凭证序号", max_length=30, unique=True)
-    enrolment = models.ForeignKey(
-        Enrolment, verbose_name="参保登记", on_delete=models.PROTECT, related_name="paid_records"
+    enrolment = models.ForeignKey(  # indexed by paidrecord_enrolment_period, which leads with it
+        Enrolment,
+        verbose_name="参保登记",
+        on_delete=models.PROTECT,
+        related_name="paid_records",
+        db_index=False,
     )
     bill = models.ForeignKey(
         Bill,

@@ -141,8 +141,8 @@ class DebitResult(models.TextChoices):
 class DebitAttempt(models.Model):
     """One mandate debited in one run: the payment it made and what the bank answered."""
 
-    run = models.ForeignKey(
-        DebitRun, verbose_name="批量扣款", on_delete=models.PROTECT, related_name="attempts"
+    run = models.ForeignKey(  # indexed by debit_attempt_once_per_run, which leads with it
+        DebitRun, verbose_name="批量扣款", on_delete=models.PROTECT, related_name="attempts", db_index=False
     )
     mandate = models.ForeignKey(
         Mandate, verbose_name="委托扣款协议", on_delete=models.PROTECT, related_name="debit_attempts"
