@@ -84,3 +84,28 @@ def test_the_date_inputs_are_what_django_renders(data):
         assert str(form[name]) == str(plain[name])
     if "applied_from" in data and data["applied_from"] == "x":
         assert 'aria-invalid="true"' in str(form["applied_from"])
+
+
+def test_downloads_lists_by_the_local_application_date_both_days_included(client):
+    person = records_person()
+    client.force_login(User.objects.get(person=person))
+    certificate = certificate_for(person)
+    local = timezone.get_current_timezone()
+    moments = {
+        "before": datetime.datetime(2025, 3, 9, 23, 59, 59, tzinfo=local),
+        "first": datetime.datetime(2025, 3, 10, 0, 0, 0, tzinfo=local),
+        "last": datetime.datetime(2025, 3, 12, 23, 59, 59, tzinfo=local),
+        "after": datetime.datetime(2025, 3, 13, 0, 0, 0, tzinfo=local),
+    }
+    for n, moment in enumerate(moments.values()):
+        certificate.pk, certificate.verification_code = None, f"EDGE{n:08d}"
+        certificate.save()
+        Certificate.objects.filter(pk=certificate.pk).update(created_at=moment)
+
+    html = client.get(
+        reverse("certificates:downloads"), {"applied_from": "2025-03-10", "applied_to": "2025-03-12"}
+    ).content.decode()
+
+    assert numbers(html) == [1, 2]
+    assert "2025-03-12 23:59:59" in html and "2025-03-10 00:00:00" in html
+    assert "2025-03-09 23:59:59" not in html and "2025-03-13 00:00:00" not in html
