@@ -86,19 +86,24 @@ def run_measured(args, env):
     return seconds, usage.ru_maxrss / 1024, stdout.strip(), usage.ru_utime + usage.ru_stime
 
 
+def copy_file(connection, path):
+    """COPY the CSV file into bench_copy_bills, in blocks of COPY_BLOCK bytes."""
+    with (
+        connection.cursor() as cursor,
+        cursor.copy("COPY bench_copy_bills FROM STDIN (FORMAT csv, HEADER)") as copy,
+        open(path, "rb") as file,
+    ):
+        while block := file.read(COPY_BLOCK):
+            copy.write(block)
+
+
 def copy_baseline(database_url, path):
     """Seconds to COPY the file into a fresh unlogged table (created and dropped outside the timing)."""
     with psycopg.connect(database_url, autocommit=True) as connection:
         connection.execute("DROP TABLE IF EXISTS bench_copy_bills")
         connection.execute(COPY_TABLE)
         started = time.perf_counter()
-        with (
-            connection.cursor() as cursor,
-            cursor.copy("COPY bench_copy_bills FROM STDIN (FORMAT csv, HEADER)") as copy,
-            open(path, "rb") as file,
-        ):
-            while block := file.read(COPY_BLOCK):
-                copy.write(block)
+        copy_file(connection, path)
         seconds = time.perf_counter() - started
         rows = connection.execute("SELECT count(*) FROM bench_copy_bills").fetchone()[0]
         connection.execute("DROP TABLE bench_copy_bills")
@@ -133,13 +138,7 @@ def insert_ceiling(database_url, path):
         # The foreign keys are DEFERRABLE INITIALLY DEFERRED: checked at COMMIT, which the rollback skips.
         connection.execute("SET CONSTRAINTS ALL IMMEDIATE")
         connection.execute(CEILING_STAGING)
-        with (
-            connection.cursor() as cursor,
-            cursor.copy("COPY bench_copy_bills FROM STDIN (FORMAT csv, HEADER)") as copy,
-            open(path, "rb") as file,
-        ):
-            while block := file.read(COPY_BLOCK):
-                copy.write(block)
+        copy_file(connection, path)
         rows = connection.execute(CEILING_INSERT).rowcount
         seconds = time.perf_counter() - started
         connection.rollback()
