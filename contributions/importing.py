@@ -841,8 +841,8 @@ class _BillImport:
                 "category_id",
             )
         }
-        existing = {
-            row[:3]: row
+        existing = {  # natural key -> (pk, status, the BILL_FIELDS values)
+            row[:3]: (row[3], row[4], row[5:])
             for row in _lookup(
                 Bill.objects.all(),
                 "notice_number",
@@ -865,12 +865,14 @@ class _BillImport:
             found = existing.get((v["notice_number"], v["enrolment_id"], v["period_start"]))
             if found is None:
                 plan.new.append(v)
-            elif found[5:] == _bill_fields_of(v):
+                continue
+            pk, status, values = found
+            if values == _bill_fields_of(v):
                 plan.unchanged += 1
-            elif found[4] == BillStatus.PAID:
+            elif status == BillStatus.PAID:
                 plan.errors[line] = [PAID_BILL_CHANGED]
             else:
-                plan.changed.append((line, found[3], v))
+                plan.changed.append((line, pk, v))
         self._refuse_bills_being_paid(plan)
         return plan
 
