@@ -34,6 +34,7 @@ DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/shebao_bench"
 os.environ.setdefault("DATABASE_URL", DEFAULT_DATABASE_URL)
 os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings"
 
+from bench import procstat  # noqa: E402
 from bench.import_bills import run_measured  # noqa: E402
 from bench.pages import recreate_database  # noqa: E402
 
@@ -237,11 +238,9 @@ class BackendCpu:
             )
             while not self.done.wait(0.5):
                 for (pid,) in connection.execute(query):
-                    try:
-                        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-                    except OSError:
-                        continue  # ended meanwhile, or PostgreSQL runs elsewhere
-                    self.seconds[pid] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+                    used = procstat.cpu_seconds(pid)
+                    if used is not None:  # None: ended meanwhile, or PostgreSQL runs elsewhere
+                        self.seconds[pid] = used
 
 
 def main():

@@ -50,6 +50,7 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/shebao_bench")
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/0")
 
+from bench import procstat  # noqa: E402
 from bench.pages import recreate_database  # noqa: E402
 
 os.environ["DJANGO_SETTINGS_MODULE"] = "portal.settings"  # bench.pages sets bench.settings
@@ -207,18 +208,9 @@ def tree_cpu_seconds(pid):
     CPU seconds (user + system) used so far by process `pid`, the worker's master (it fetches, acks and
     hands out the tasks), and by its children, the pool (they run them): (master, pool), from /proc.
     """
-    master = pool = 0
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        ticks = int(fields[11]) + int(fields[12])  # utime, stime
-        if int(stat.parent.name) == pid:
-            master += ticks
-        elif int(fields[1]) == pid:
-            pool += ticks
-    return master / os.sysconf("SC_CLK_TCK"), pool / os.sysconf("SC_CLK_TCK")
+    master = procstat.cpu_seconds(pid) or 0.0
+    pool = sum(procstat.cpu_seconds(child) or 0.0 for child in procstat.children(pid))
+    return master, pool
 
 
 def wait_ready(ids, *, interval, timeout=600):

@@ -47,8 +47,9 @@ os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings"
 import psycopg  # noqa: E402
 from psycopg import sql  # noqa: E402
 
+from bench import procstat  # noqa: E402
+
 HOST, PORT = "127.0.0.1", 8765
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 BASE = f"http://{HOST}:{PORT}"
 GUNICORN_LOG = Path(tempfile.gettempdir()) / "shebao-bench-gunicorn.log"
 USERNAME = "linghuo"
@@ -257,29 +258,15 @@ def start_gunicorn(workers, options=()):
 
 
 def process_cpu(pids):
-    """{pid: CPU seconds (user + system) used so far}, from /proc; processes gone are left out."""
-    used = {}
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        used[pid] = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
-    return used
+    """{pid: CPU seconds (user + system) used so far}; processes gone are left out."""
+    return {pid: used for pid in pids if (used := procstat.cpu_seconds(pid)) is not None}
 
 
 def server_processes(server):
     """gunicorn's master and workers, and the PostgreSQL backends of the benched database."""
     from django.db import connection
 
-    workers = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
-        except (OSError, IndexError, ValueError):
-            continue
-        if parent == server.pid:
-            workers.append(int(stat.parent.name))
+    workers = procstat.children(server.pid)
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"

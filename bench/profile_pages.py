@@ -21,6 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import pages  # noqa: E402 (sets DJANGO_SETTINGS_MODULE and DATABASE_URL's default)
+import procstat  # noqa: E402
 
 
 def prepare(reuse):
@@ -51,17 +52,12 @@ def main():
     if pages.PAGES[0] not in chosen:
         chosen.insert(0, pages.PAGES[0])
     results = []
-    ticks = os.sysconf("SC_CLK_TCK")
 
     def backend_cpu():
         """CPU seconds used so far by this connection's PostgreSQL backend (same machine)."""
         connection.ensure_connection()
         pid = connection.connection.info.backend_pid  # psycopg 3, no query
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            return None
-        return (int(fields[11]) + int(fields[12])) / ticks
+        return procstat.cpu_seconds(pid)
 
     queries = {}
     for page, path in chosen:
