@@ -2,30 +2,33 @@
 Fallback load client for bench/pages.py when `wrk` is not installed: threads, one keep-alive
 http.client connection each, for a fixed time. Prints the same WRK_JSON line as bench/wrk_report.lua.
 
-    python bench/loadgen.py URL --connections 32 --duration 10 [--cookie "sessionid=..."]
+    python bench/loadgen.py URL --connections 32 --duration 10 [--cookies FILE]
+
+FILE holds Cookie headers, one logged-in user a line; each request carries the next one's.
 
 Slower than wrk (the client shares the machine and the GIL), so its figures are a lower bound.
 """
 
 import argparse
 import http.client
+import itertools
 import json
 import statistics
 import threading
 import time
+from pathlib import Path
 from urllib.parse import urlsplit
 
 
-def worker(url, cookie, deadline, results):
+def worker(url, cookies, deadline, results):
     parts = urlsplit(url)
     path = parts.path + (f"?{parts.query}" if parts.query else "")
-    headers = {"Cookie": cookie} if cookie else {}
     connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=5)
     latencies, non200, errors = [], 0, 0
     while time.perf_counter() < deadline:
         started = time.perf_counter()
         try:
-            connection.request("GET", path, headers=headers)
+            connection.request("GET", path, headers=next(cookies))
             response = connection.getresponse()
             response.read()
         except (OSError, http.client.HTTPException):
@@ -44,13 +47,16 @@ def main():
     parser.add_argument("url")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--duration", type=float, default=10)
-    parser.add_argument("--cookie", default="")
+    parser.add_argument("--cookies", help="a file of Cookie headers, one a line")
     args = parser.parse_args()
+    lines = Path(args.cookies).read_text(encoding="utf-8").splitlines() if args.cookies else []
+    # One cycle shared by the threads (next() on itertools.cycle holds the GIL throughout).
+    cookies = itertools.cycle([{"Cookie": line} for line in lines] or [{}])
     results = []
     started = time.perf_counter()
     deadline = started + args.duration
     threads = [
-        threading.Thread(target=worker, args=(args.url, args.cookie, deadline, results))
+        threading.Thread(target=worker, args=(args.url, cookies, deadline, results))
         for _ in range(args.connections)
     ]
     for thread in threads:

@@ -4,10 +4,12 @@ Page throughput under gunicorn against PostgreSQL, next to a bare-Django baselin
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/shebao_bench .venv/bin/python bench/pages.py
 
 Creates the database (dropped first if it exists, dropped again at the end), migrates, runs seed_demo,
-then gives the demo user 张灵活 (linghuo) 24 payable bills, 200 paid records and 20 certificates.
-Starts gunicorn (bench.settings) on 127.0.0.1:8765 with 1 worker, then again with 2 (--workers), and
-loads each page from a separate process (wrk, or bench/loadgen.py without it) at 32 connections with a
-logged-in session cookie: 15 s per page, as 3 passes of 5 s over all the pages in turn, so that load
+then gives the demo user 张灵活 (linghuo) 24 payable bills, 200 paid records and 20 certificates, and
+makes 31 more users like her (--users): each a person of her own with copies of her enrolments, bills,
+paid records and certificates. Starts gunicorn (bench.settings) on 127.0.0.1:8765 with 1 worker, then
+again with 2 (--workers), and loads each page from a separate process (wrk, or bench/loadgen.py without
+it) at 32 connections, every user logged in with a session of their own and each request taking the
+next user's: 15 s per page, as 3 passes of 5 s over all the pages in turn, so that load
 from elsewhere on a shared machine falls on every page alike (p50: the passes' median; p99: the
 worst). Prints requests/s, p50, p99, non-200 responses and the ratio to the baseline's requests/s with
 the same number of workers, and the CPU time per request of gunicorn with its PostgreSQL backends
@@ -53,6 +55,7 @@ HOST, PORT = "127.0.0.1", 8765
 BASE = f"http://{HOST}:{PORT}"
 GUNICORN_LOG = Path(tempfile.gettempdir()) / "shebao-bench-gunicorn.log"
 USERNAME = "linghuo"
+USERS = 32  # logged-in users the requests take in turn: as many as connections
 PAGES = [
     ("baseline (bare view, 20 rows)", "/bench/baseline/"),
     ("home", "/"),
@@ -75,8 +78,11 @@ def recreate_database(database_url, *, drop_only=False):
             connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
 
 
-def prepare_data():
-    """migrate, seed_demo, and the extra rows the pages are measured with. Returns the wizard state."""
+def prepare_data(users=USERS):
+    """
+    migrate, seed_demo, the extra rows the pages are measured with, and users - 1 copies of the
+    measured user. Returns what existing_data() returns.
+    """
     import django
 
     django.setup()
@@ -122,7 +128,6 @@ def prepare_data():
                 )
             )
     Bill.objects.bulk_create(bills)
-    shown = Bill.objects.filter(enrolment__person=person, kind=BillKind.DAILY).count()
 
     authority = TaxAuthority.objects.get(code=enrolments[0].tax_office.authority.code)
     records = []
@@ -157,17 +162,66 @@ def prepare_data():
         )
         for number in range(20)
     )
-    counts = {
-        "bills on step 3": shown,
-        "paid records": PaidRecord.objects.filter(enrolment__person=person).count(),
-        "certificates": Certificate.objects.filter(applicant=user).count(),
-    }
-    wizard = {"person": person.pk, "for_other": False, "enrolments": [e.pk for e in enrolments]}
-    return user, wizard, counts
+    for number in range(1, users):
+        copy_user(user, number)
+    return existing_data()
+
+
+def copy_user(user, number):
+    """
+    Another user like `user`: a person of their own (bench-only document number and personnel numbers)
+    with copies of the person's enrolments, bills and paid records and of the user's certificates.
+    """
+    from certificates.models import Certificate
+    from contributions.models import Bill, PaidRecord
+    from payers.models import User
+
+    def copy(row, **changes):
+        fields = type(row)._meta.concrete_fields
+        values = {field.attname: getattr(row, field.attname) for field in fields if not field.primary_key}
+        return type(row)(**(values | changes))
+
+    person = user.person
+    twin = copy(person, id_number=f"BENCH{number:04d}")
+    twin.save()
+    twin_user = User(username=f"bench{number:02d}", person=twin)
+    twin_user.set_unusable_password()
+    twin_user.save()
+    enrolments = {}
+    for enrolment in person.enrolments.order_by("pk"):
+        twin_enrolment = copy(
+            enrolment, person_id=twin.pk, personnel_number=f"B{number:04d}{enrolment.personnel_number}"
+        )
+        twin_enrolment.save()
+        enrolments[enrolment.pk] = twin_enrolment
+    originals = list(Bill.objects.filter(enrolment__person=person).order_by("pk"))
+    copies = Bill.objects.bulk_create(copy(b, enrolment_id=enrolments[b.enrolment_id].pk) for b in originals)
+    bills = {original.pk: twin_bill.pk for original, twin_bill in zip(originals, copies, strict=True)}
+    PaidRecord.objects.bulk_create(
+        copy(
+            record,
+            enrolment_id=enrolments[record.enrolment_id].pk,
+            bill_id=bills.get(record.bill_id),
+            voucher_number=f"{record.voucher_number}-{number:02d}",
+        )
+        for record in PaidRecord.objects.filter(enrolment__person=person)
+    )
+    Certificate.objects.bulk_create(
+        copy(
+            certificate,
+            applicant_id=twin_user.pk,
+            person_id=twin.pk,
+            verification_code=f"{certificate.verification_code}-{number:02d}",
+        )
+        for certificate in Certificate.objects.filter(applicant=user)
+    )
 
 
 def existing_data():
-    """prepare_data()'s user, wizard state and counts, from a database it filled before."""
+    """
+    The measured users as (user, wizard state) pairs, 张灵活 first, from a database prepare_data() filled,
+    and what each of them has (the same for all: checked).
+    """
     import django
 
     django.setup()
@@ -175,15 +229,29 @@ def existing_data():
     from contributions.models import Bill, BillKind, PaidRecord
     from payers.models import User
 
-    user = User.objects.select_related("person").get(username=USERNAME)
-    person = user.person
-    enrolments = list(person.enrolments.order_by("pk").values_list("pk", flat=True))
+    accounts, shapes = [], set()
+    users = User.objects.select_related("person").filter(username__regex=rf"^({USERNAME}|bench[0-9]+)$")
+    for user in sorted(users, key=lambda user: (user.username != USERNAME, user.username)):
+        person = user.person
+        enrolments = list(person.enrolments.order_by("pk").values_list("pk", flat=True))
+        accounts.append((user, {"person": person.pk, "for_other": False, "enrolments": enrolments}))
+        shapes.add(
+            (
+                Bill.objects.filter(enrolment__person=person, kind=BillKind.DAILY).count(),
+                PaidRecord.objects.filter(enrolment__person=person).count(),
+                Certificate.objects.filter(applicant=user).count(),
+            )
+        )
+    if len(shapes) != 1:
+        raise SystemExit(f"the measured users differ in what they have: {sorted(shapes)}")
+    ((bills, records, certificates),) = shapes
     counts = {
-        "bills on step 3": Bill.objects.filter(enrolment__person=person, kind=BillKind.DAILY).count(),
-        "paid records": PaidRecord.objects.filter(enrolment__person=person).count(),
-        "certificates": Certificate.objects.filter(applicant=user).count(),
+        "users": len(accounts),
+        "bills on step 3": bills,
+        "paid records": records,
+        "certificates": certificates,
     }
-    return user, {"person": person.pk, "for_other": False, "enrolments": enrolments}, counts
+    return accounts, counts
 
 
 def session_cookie(user, wizard):
@@ -275,14 +343,14 @@ def server_processes(server):
     return [server.pid, *workers, *backends]
 
 
-def measured_load(server, path, cookie, *, connections, duration):
+def measured_load(server, path, cookies, *, connections, duration):
     """
     load(), with the CPU time the server, its PostgreSQL backends and the load client used meanwhile:
     on a machine other work shares, CPU per request moves much less than requests/s and latency do.
     """
     before = process_cpu(server_processes(server))
     client_before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    result = load(path, cookie, connections=connections, duration=duration)
+    result = load(path, cookies, connections=connections, duration=duration)
     client_after = resource.getrusage(resource.RUSAGE_CHILDREN)
     after = process_cpu(server_processes(server) + list(before))
     # A backend or worker started during the load counts from zero.
@@ -293,7 +361,11 @@ def measured_load(server, path, cookie, *, connections, duration):
     return result
 
 
-def load(path, cookie, *, connections, duration):
+def load(path, cookies, *, connections, duration):
+    """
+    `connections` connections on `path` for `duration` seconds, each request with the next of `cookies`
+    (a file of Cookie headers, one a line: one logged-in user each).
+    """
     if shutil.which("wrk"):
         command = [
             "wrk",
@@ -303,8 +375,9 @@ def load(path, cookie, *, connections, duration):
             "--timeout=5s",
             "--latency",
             f"--script={ROOT / 'bench' / 'wrk_report.lua'}",
-            f"--header=Cookie: {cookie}",
             BASE + path,
+            "--",
+            str(cookies),
         ]
     else:
         command = [
@@ -313,7 +386,7 @@ def load(path, cookie, *, connections, duration):
             BASE + path,
             f"--connections={connections}",
             f"--duration={duration}",
-            f"--cookie={cookie}",
+            f"--cookies={cookies}",
         ]
     output = subprocess.run(command, capture_output=True, text=True, check=True).stdout  # noqa: S603
     line = next(line for line in output.splitlines() if line.startswith("WRK_JSON "))
@@ -366,6 +439,12 @@ def main():
     )
     parser.add_argument("--page", help="only the pages whose name or path contains this (and the baseline)")
     parser.add_argument("--json", help="write the figures here")
+    parser.add_argument(
+        "--users",
+        type=int,
+        default=USERS,
+        help="logged-in users the requests take in turn (not with --reuse)",
+    )
     parser.add_argument("--keep-database", action="store_true")
     parser.add_argument(
         "--reuse",
@@ -383,8 +462,9 @@ def main():
         recreate_database(database_url)
     server = None
     runs = []
+    scratch = tempfile.mkdtemp(prefix="shebao-bench-pages-")
     try:
-        user, wizard, counts = existing_data() if args.reuse else prepare_data()
+        accounts, counts = existing_data() if args.reuse else prepare_data(args.users)
         from django.db import connection
 
         with connection.cursor() as cursor:
@@ -394,12 +474,16 @@ def main():
         for workers in worker_counts:
             print(f"gunicorn {workers} workers:", flush=True)
             server = start_gunicorn(workers, args.gunicorn_option)
-            cookies, sizes = {}, {}
+            # A session of each user's own, made again for each server (the idle timeout counts from it).
+            cookies = Path(scratch) / "cookies.txt"
+            cookies.write_text("".join(session_cookie(user, wizard) + "\n" for user, wizard in accounts))
+            sizes = {}
             for _name, path in pages:
-                cookies[path] = session_cookie(user, wizard)
-                status, sizes[path] = check(path, cookies[path])
-                if status != 200:
-                    raise SystemExit(f"{path} answered {status} before the load, not 200: fix the set-up")
+                for cookie in cookies.read_text().splitlines():
+                    status, size = check(path, cookie)
+                    if status != 200:
+                        raise SystemExit(f"{path} answered {status} before the load, not 200: fix the set-up")
+                    sizes.setdefault(path, size)
             # The pages in turn, args.passes times, duration / passes seconds each time: a load that comes
             # and goes on a shared machine then falls on every page alike, not on whichever ran then.
             slices = {path: [] for _, path in pages}
@@ -407,9 +491,7 @@ def main():
                 for _name, path in pages:
                     seconds = max(1, round(args.duration / args.passes))
                     slices[path].append(
-                        measured_load(
-                            server, path, cookies[path], connections=args.connections, duration=seconds
-                        )
+                        measured_load(server, path, cookies, connections=args.connections, duration=seconds)
                     )
             results = []
             for name, path in pages:
@@ -429,6 +511,7 @@ def main():
             runs.append({"workers": workers, "pages": results})
         connection.close()
     finally:
+        shutil.rmtree(scratch, ignore_errors=True)
         if server is not None:
             server.terminate()
             server.wait(timeout=30)

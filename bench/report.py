@@ -302,15 +302,17 @@ def main():
     out += [f"| {key} | {value} |" for key, value in described.items()]
 
     out += ["", "## Pages", ""]
-    data = ", ".join(f"{name} {count}" for name, count in pages["data"].items())
+    each = {name: count for name, count in pages["data"].items() if name != "users"}
+    users = pages["data"].get("users", 1)
+    data = ", ".join(f"{name} {count}" for name, count in each.items())
     worker_counts = " and ".join(str(run["workers"]) for run in pages.get("runs", [pages]))
     out.append(
         f"gunicorn with {worker_counts} sync workers on 127.0.0.1, `bench.settings` (DEBUG off, PostgreSQL, "
         f"persistent connections); load from a separate process ({pages['client']}), "
         f"{pages['connections']} connections, {pages['duration']} s per page "
         f"({pages.get('passes', 1)} passes over the pages in turn; p50 the passes' median, p99 the worst), "
-        "one logged-in session "
-        f"(the demo user 张灵活: {data}). Baseline: `bench/baseline/`, a bare Django view rendering a "
+        f"{users} logged-in users with a session each, every request taking the next user's (the demo user "
+        f"张灵活 and {users - 1} copies of her, each with: {data}). Baseline: `bench/baseline/`, a bare Django view rendering a "
         "20-row template (20 主管税务科所 from the same database) in the same server. The load client "
         "shares the machine's cores with gunicorn and PostgreSQL. Each ratio is to the baseline served by "
         "the same number of workers. `bench/profile_pages.py` profiles the same pages in-process (CPU time "
@@ -377,8 +379,6 @@ def main():
         "- Bulk import: the enrolment import (`import_enrolments`) at volume; bills only are measured above.",
         "- Batch auto-debit: a resumed run (mandates whose payment exists go one by one) and a run where many "
         "bills changed since their page was read (settled one by one) are correct (tests) but not timed.",
-        "- The pages are loaded with one session shared by all 32 connections; many distinct sessions "
-        "(each writing `last_seen` once a minute) are not simulated.",
         "",
     ]
     out += ["", (ROOT / "bench" / "scaling.md").read_text().rstrip(), ""]

@@ -1,4 +1,6 @@
--- Used by bench/pages.py: counts responses other than 200 across wrk's threads and prints one JSON line.
+-- Used by bench/pages.py. Arguments after `--`: a file of Cookie headers, one logged-in user a line;
+-- each request carries the next one's. Counts responses other than 200 across wrk's threads and prints
+-- one JSON line.
 local threads = {}
 
 function setup(thread)
@@ -7,6 +9,16 @@ end
 
 function init(args)
   non200 = 0
+  requests = {}
+  for cookie in io.lines(args[1]) do
+    table.insert(requests, wrk.format(nil, nil, {Cookie = cookie}))
+  end
+  next_request = 0
+end
+
+function request()
+  next_request = next_request % #requests + 1
+  return requests[next_request]
 end
 
 function response(status, headers, body)
