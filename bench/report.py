@@ -15,6 +15,7 @@ import platform
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,6 +37,22 @@ def machine():
         "OS": platform.platform(),
         "Python": platform.python_version(),
     }
+
+
+def reference_loop_ms():
+    """
+    CPU time of a fixed pure-Python loop, the best of five: how fast the machine's cores are at the time.
+    Figures of runs on different days compare through it (the same code has measured nearly twice as
+    slow on a slow day); the ratios to in-run baselines need no such help.
+    """
+    best = float("inf")
+    for _ in range(5):
+        started = time.process_time()
+        total = 0
+        for number in range(2_000_000):
+            total += number % 7
+        best = min(best, time.process_time() - started)
+    return best * 1000
 
 
 def run(command):
@@ -260,6 +277,7 @@ def main():
     )
     args = parser.parse_args()
     started = datetime.datetime.now().astimezone()
+    loop_before = reference_loop_ms()
 
     with tempfile.TemporaryDirectory(prefix="shebao-bench-") as scratch:
         pdf_env = {**os.environ, "PORTAL_VAR_DIR": scratch}
@@ -291,7 +309,11 @@ def main():
         run([sys.executable, "bench/batch_debit.py", "--bills", str(args.debit_bills), "--json", debit_json])
         debit = json.loads(debit_json.read_text())
 
-    described = machine() | {"PostgreSQL": pages["postgresql"]}
+    described = machine() | {
+        "PostgreSQL": pages["postgresql"],
+        "reference loop": f"{loop_before:.0f} ms before the run, {reference_loop_ms():.0f} ms after "
+        "(CPU time of a fixed pure-Python loop, `reference_loop_ms()` in bench/report.py: lower is faster)",
+    }
     out = ["# Performance", ""]
     out.append(
         f"Measured by `make bench` on {started:%Y-%m-%d %H:%M %Z} (issue 9). Ratios are against a baseline "
