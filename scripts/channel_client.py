@@ -10,8 +10,11 @@ file into a channel's code base and call it, or use it from the command line.
     client.post("orders", {...}, idempotency_key="your-order-id")
     client.get("orders/SB20240501120000123456")
 
-    python scripts/channel_client.py --base-url http://127.0.0.1:8000/api/channels/v1/ \\
-        --key KEY_ID --secret SECRET enrolments --id-type 201 --id-number 310115199003150017 --name 张灵活
+    CHANNEL_SECRET=SECRET python scripts/channel_client.py --base-url http://127.0.0.1:8000/api/channels/v1/ \\
+        --key KEY_ID enrolments --id-type 201 --id-number 310115199003150017 --name 张灵活
+
+The secret comes from CHANNEL_SECRET (not visible in the process list, unlike the command line) or
+--secret=SECRET, written with "=": a secret may begin with "-".
 
 Every request is signed: X-Signature = hex(HMAC-SHA256(secret, METHOD\\nPATH\\nSORTED_QUERY\\nTIMESTAMP\\n
 NONCE\\nhex(SHA256(BODY)))). The transport is pluggable (tests send through Django's test client).
@@ -21,6 +24,7 @@ import argparse
 import hashlib
 import hmac
 import json
+import os
 import secrets
 import sys
 import time
@@ -144,7 +148,11 @@ def build_parser():
     parser = argparse.ArgumentParser(description="社保费第三方渠道接口 参考客户端")
     parser.add_argument("--base-url", required=True, help="如 http://127.0.0.1:8000/api/channels/v1/")
     parser.add_argument("--key", required=True, help="密钥ID（X-Channel-Key）")
-    parser.add_argument("--secret", required=True, help="密钥")
+    parser.add_argument(
+        "--secret",
+        default=os.environ.get("CHANNEL_SECRET"),
+        help="密钥，写作 --secret=密钥（密钥可能以“-”开头）；不给出时取环境变量 CHANNEL_SECRET",
+    )
     commands = parser.add_subparsers(dest="command", required=True)
 
     _add_identity(commands.add_parser("enrolments", help="查询参保信息"))
@@ -221,7 +229,10 @@ def run(args, client):
 
 def main(argv=None, *, transport=None, stdout=None):
     stdout = stdout or sys.stdout
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not args.secret:
+        parser.error("缺少密钥：请设置环境变量 CHANNEL_SECRET，或写 --secret=密钥")
     client = ChannelClient(args.base_url, args.key, args.secret, transport=transport)
     response = run(args, client)
     if args.command == "download" and response.ok:

@@ -2,11 +2,13 @@
 
 import io
 import json
+import secrets
 
 import pytest
 from channel_client import ChannelClient, main
 from django.core.management import call_command
 
+from channels_api import credentials
 from contributions.models import Bill, PaymentChannel
 from tests.channels_api.conftest import django_transport, identity
 
@@ -37,8 +39,7 @@ def test_command_line(client, make_credential, seeded, not_auto_debit_day, tmp_p
         "http://testserver/api/channels/v1/",
         "--key",
         credential.key_id,
-        "--secret",
-        secret,
+        f"--secret={secret}",
     ]
     transport = django_transport(client)
 
@@ -66,3 +67,30 @@ def test_command_line(client, make_credential, seeded, not_auto_debit_day, tmp_p
 
     code, out = run("payment-result", order["order_number"], "--amount", order["amount"], "--trade-no", "UP1")
     assert code == 0 and json.loads(out)["status"] == "succeeded"
+
+
+@pytest.mark.django_db
+def test_command_line_takes_a_secret_that_begins_with_a_dash(
+    client, make_credential, seeded, monkeypatch, capsys
+):
+    """A secret is url-safe base64, so one in 64 begins with "-", which argparse would take for an option."""
+    monkeypatch.setattr(credentials, "new_secret", lambda: "-" + secrets.token_urlsafe(32))
+    credential, secret = make_credential(PaymentChannel.SUISHENBAN)
+    common = ["--base-url", "http://testserver/api/channels/v1/", "--key", credential.key_id]
+    transport = django_transport(client)
+
+    def run(*args):
+        out = io.StringIO()
+        return main([*common, *args, "enrolments", *ID_ARGS], transport=transport, stdout=out), out.getvalue()
+
+    code, out = run(f"--secret={secret}")
+    assert code == 0 and "灵活就业人员基本养老保险" in out
+
+    monkeypatch.setenv("CHANNEL_SECRET", secret)
+    code, out = run()
+    assert code == 0 and "灵活就业人员基本养老保险" in out
+
+    monkeypatch.delenv("CHANNEL_SECRET")
+    with pytest.raises(SystemExit) as exited:
+        run()
+    assert exited.value.code == 2 and "缺少密钥" in capsys.readouterr().err
