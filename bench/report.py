@@ -158,6 +158,22 @@ def optional(value, spec=".1f"):
     return "-" if value is None else format(value, spec)
 
 
+def rounds_text(imports):
+    """How the import figures were taken, with each round's seconds."""
+    rounds = imports.get("rounds") or [
+        [r["seconds"] for r in imports["runs"] if r["key"] in ("first", "again")]
+    ]
+    each = "first import and re-import " + ", then ".join(
+        f"{first:.1f} s and {again:.1f} s" for first, again in rounds
+    )
+    if len(rounds) == 1:
+        return f"one round ({each})."
+    return (
+        f"{len(rounds)} rounds, the bills table emptied between them ({each}), each figure the faster "
+        "round's: the machine's speed drifts during a run."
+    )
+
+
 def bulk_sections(imports, debit):
     """docs/performance.md's sections for bench/import_bills.py and bench/batch_debit.py."""
     runs = {r["key"]: r for r in imports["runs"]}
@@ -167,7 +183,9 @@ def bulk_sections(imports, debit):
         f"`bench/import_bills.py`: {imports['rows']:,} bills ({imports['file_mib']:.0f} MiB, "
         f"{imports['persons']:,} people, written by `bench/make_bills_csv.py`) through `manage.py import_bills` "
         "in its own process (`bench.settings`), then the same file again (every row unchanged, nothing "
-        "written). Baseline, same run, same file: `COPY … FROM STDIN (FORMAT csv, HEADER)` into an UNLOGGED "
+        "written); "
+        + rounds_text(imports)
+        + " Baseline, same run, same file: `COPY … FROM STDIN (FORMAT csv, HEADER)` into an UNLOGGED "
         "table with the file's columns (psycopg `cursor.copy`), timed before and after the imports "
         f"({', '.join(f'{s:.1f} s' for s in imports['copy_seconds'])}; the faster is the baseline). The "
         "import checks every row (cells, codes, keys repeated in the file, enrolments, paid bills, bills "
