@@ -245,7 +245,7 @@ def main():
                     "persons": persons,
                     "file_mib": size_mib,
                     "copy_seconds": [copy_before, copy_after],
-                    "rounds": [[first[0], again[0]] for first, again in zip(firsts, agains, strict=True)],
+                    "rounds": [[one[0], other[0]] for one, other in zip(firsts, agains, strict=True)],
                     "runs": results,
                 },
                 ensure_ascii=False,

@@ -160,9 +160,7 @@ def optional(value, spec=".1f"):
 
 def rounds_text(imports):
     """How the import figures were taken, with each round's seconds."""
-    rounds = imports.get("rounds") or [
-        [r["seconds"] for r in imports["runs"] if r["key"] in ("first", "again")]
-    ]
+    rounds = imports["rounds"]
     each = "first import and re-import " + ", then ".join(
         f"{first:.1f} s and {again:.1f} s" for first, again in rounds
     )
@@ -343,7 +341,7 @@ def main():
 
     out += ["", "## Pages", ""]
     each = {name: count for name, count in pages["data"].items() if name != "users"}
-    users = pages["data"].get("users", 1)
+    users = pages["data"]["users"]
     data = ", ".join(f"{name} {count}" for name, count in each.items())
     worker_counts = " and ".join(str(run["workers"]) for run in pages.get("runs", [pages]))
     out.append(
