@@ -61,10 +61,14 @@ def insert_rows(model, fields, rows, *, return_pks=False):
 
 
 def _next_pks(model, count):
-    """`count` new primary keys from the table's sequence, as the rows would have drawn them."""
+    """
+    `count` new primary keys from the table's sequence, as the rows would have drawn them. The sequence is
+    looked up once (materialized), not once per key: that made the query several times slower.
+    """
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+            "WITH s AS MATERIALIZED (SELECT pg_get_serial_sequence(%s, %s)::regclass AS seq) "
+            "SELECT nextval(s.seq) FROM s, generate_series(1, %s)",
             [model._meta.db_table, model._meta.pk.column, count],
         )
         return [pk for (pk,) in cursor.fetchall()]
